@@ -1,0 +1,39 @@
+//! The services of Stencil: the only crate that composes formats, chunks and metadata.
+//!
+//! | module     | what it answers                                                   |
+//! |------------|-------------------------------------------------------------------|
+//! | `regions`  | which regions exist                                               |
+//! | `catalog`  | publishing the public image catalog into the metadata store       |
+//! | `images`   | listing and finding images as one account sees them                |
+//! | `compat`   | which instance types an image runs on, as filters and as lists    |
+//!
+//! Services take a [`Caller`] (the authenticated account) and return domain values or a
+//! [`ServiceError`]; the wire layer above maps those to ECS codes.
+
+mod catalog;
+mod images;
+mod regions;
+
+pub use catalog::publish_public_catalog;
+pub use images::{ImageService, alias_for, compatible_combos, traits_of};
+pub use regions::{Region, Regions};
+
+use stencil_domain::{AccountId, DomainError};
+
+/// The authenticated account a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The account UID.
+    pub account: AccountId,
+}
+
+/// What a service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request broke a rule of the image service.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The metadata store failed.
+    #[error(transparent)]
+    Meta(#[from] stencil_meta::MetaError),
+}

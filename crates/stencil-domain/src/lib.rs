@@ -1,0 +1,25 @@
+//! Pure types and rules of Stencil: identifiers, the image model, its status machine, the public
+//! image and instance type catalogs, quotas and compatibility. No I/O, no HTTP, no SQL.
+//!
+//! Everything a request carries is parsed into these types at the edge (the `stencil-ecs`
+//! crate), so the services below work on values that are already valid.
+
+pub mod attrs;
+pub mod catalog;
+pub mod compat;
+pub mod error;
+pub mod filter;
+pub mod ids;
+pub mod image;
+pub mod names;
+pub mod status;
+
+pub use attrs::{
+    ActionType, Architecture, BootMode, ImageOwnerAlias, ImdsSupport, OsType, Platform, Support,
+    Usage,
+};
+pub use error::DomainError;
+pub use filter::{ImageFilter, TraitCombo};
+pub use ids::{AccountId, DiskId, ImageId, InstanceId, SnapshotId, TaskId};
+pub use image::{DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, Tag};
+pub use status::{ImageStatus, StatusFilter};

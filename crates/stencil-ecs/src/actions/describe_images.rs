@@ -1,0 +1,378 @@
+//! `DescribeImages` (reference §5.1): every filter, paging, and the owner-alias rules.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Value, json};
+use stencil_domain::filter::{DescribeImages, OnlineFeature, OwnerFilter};
+use stencil_domain::{
+    AccountId, ActionType, Architecture, ImageFilter, ImageOwnerAlias, ImageStatus, OsType,
+    StatusFilter, Usage,
+};
+
+use super::{parse_enum, region_id};
+use crate::{EcsError, ErrorCode, Params};
+
+/// Most `Tag.N` pairs accepted.
+pub const MAX_TAGS: usize = 20;
+/// Default and largest page sizes.
+pub const DEFAULT_PAGE_SIZE: i64 = 10;
+/// Largest page size.
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// The parsed request is the domain's listing request.
+pub type Request = DescribeImages;
+
+/// Parses and validates every parameter.
+pub fn parse(params: &Params) -> Result<Request, EcsError> {
+    let region = region_id(params)?;
+    let alias = parse_enum(
+        params,
+        "ImageOwnerAlias",
+        ErrorCode::InvalidImageOwnerAliasValueNotSupported,
+        ImageOwnerAlias::parse,
+    )?;
+    let is_public = params.bool_or("IsPublic", false)?;
+    if is_public && alias != Some(ImageOwnerAlias::Others) {
+        return Err(EcsError::new(
+            ErrorCode::InvalidImageOwnerAliasPublicImageUnsupported,
+            "The parameter \"IsPublic\" can be true only when \"ImageOwnerAlias\" is others.",
+        ));
+    }
+    let owner = match alias {
+        None => OwnerFilter::Any,
+        Some(alias) => OwnerFilter::Alias { alias, is_public },
+    };
+    let mut filter = ImageFilter {
+        ids: params
+            .non_empty("ImageId")
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        name_contains: params.non_empty("ImageName").map(String::from),
+        family: params.non_empty("ImageFamily").map(String::from),
+        statuses: statuses(params)?,
+        os_type: parse_enum(params, "OSType", ErrorCode::InvalidOsType, OsType::parse)?,
+        architectures: parse_enum(
+            params,
+            "Architecture",
+            ErrorCode::InvalidArchitecture,
+            Architecture::parse,
+        )?
+        .map(|a| vec![a]),
+        snapshot_id: params.non_empty("SnapshotId").map(String::from),
+        usage: parse_enum(params, "Usage", ErrorCode::InvalidUsage, Usage::parse)?,
+        is_support_io_optimized: params.bool("IsSupportIoOptimized")?,
+        is_support_cloudinit: params.bool("IsSupportCloudinit")?,
+        tags: tags(params)?,
+        owner_id: owner_id(params, owner)?,
+        resource_group_id: params.non_empty("ResourceGroupId").map(String::from),
+        ..ImageFilter::default()
+    };
+    apply_filters(params, &mut filter)?;
+    params.bool("ShowExpired")?;
+    let action_type = parse_enum(
+        params,
+        "ActionType",
+        ErrorCode::InvalidParameter,
+        ActionType::parse,
+    )?
+    .unwrap_or(ActionType::CreateEcs);
+    let page_number = params
+        .int_in_range("PageNumber", 1..=i64::from(i32::MAX))?
+        .unwrap_or(1);
+    let page_size = params
+        .int_in_range("PageSize", 1..=MAX_PAGE_SIZE)?
+        .unwrap_or(DEFAULT_PAGE_SIZE);
+    Ok(DescribeImages {
+        region,
+        owner,
+        filter,
+        instance_type: params.non_empty("InstanceType").map(String::from),
+        dry_run: params.bool_or("DryRun", false)?,
+        action_type,
+        page_number: u64::try_from(page_number).unwrap_or(1),
+        page_size: u64::try_from(page_size).unwrap_or(10),
+    })
+}
+
+fn statuses(params: &Params) -> Result<StatusFilter, EcsError> {
+    let status = params.non_empty("Status");
+    let mut filter = match status {
+        None => StatusFilter::default_available(),
+        Some(s) => StatusFilter::parse(s).map_err(|bad| {
+            EcsError::invalid("Status", format!("{bad:?} is not an image status"))
+        })?,
+    };
+    if let Some(usable) = params.bool("Usable")? {
+        if status.is_none() {
+            return Err(EcsError::invalid(
+                "Usable",
+                "requires an explicit \"Status\"",
+            ));
+        }
+        let all = match &filter {
+            StatusFilter::All => ImageStatus::ALL.to_vec(),
+            StatusFilter::Only(v) => v.clone(),
+        };
+        filter = StatusFilter::Only(
+            all.into_iter()
+                .filter(|s| s.launchable() == usable)
+                .collect(),
+        );
+    }
+    Ok(filter)
+}
+
+fn owner_id(params: &Params, owner: OwnerFilter) -> Result<Option<AccountId>, EcsError> {
+    let Some(raw) = params.non_empty("ImageOwnerId") else {
+        return Ok(None);
+    };
+    let id = AccountId::parse(raw).ok_or_else(|| {
+        EcsError::invalid("ImageOwnerId", format!("{raw:?} is not an account ID"))
+    })?;
+    match owner {
+        OwnerFilter::Alias {
+            alias: ImageOwnerAlias::Others,
+            ..
+        } => Ok(Some(id)),
+        _ => Err(EcsError::new(
+            ErrorCode::InvalidOperationImageOwnerIdUnsupported,
+            "The parameter \"ImageOwnerId\" is supported only for shared and community images (ImageOwnerAlias=others).",
+        )),
+    }
+}
+
+fn tags(params: &Params) -> Result<Vec<(String, Option<String>)>, EcsError> {
+    let objects = params.objects("Tag")?;
+    if objects.len() > MAX_TAGS {
+        return Err(EcsError::new(
+            ErrorCode::InvalidTagCount,
+            format!(
+                "The number of \"Tag.N\" parameters must be at most {MAX_TAGS}, got {}.",
+                objects.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(objects.len());
+    for t in &objects {
+        // `Tag.N.key`/`Tag.N.value` are the deprecated lowercase spellings.
+        let key = t.get("Key").or_else(|| t.get("key")).unwrap_or("");
+        let value = t.get("Value").or_else(|| t.get("value"));
+        if key.is_empty() {
+            return Err(EcsError::new(
+                ErrorCode::InvalidTagMismatch,
+                format!(
+                    "The parameter \"{}\" is required when a tag value is given.",
+                    t.full_name("Key")
+                ),
+            ));
+        }
+        out.push((key.to_string(), value.map(String::from)));
+    }
+    Ok(out)
+}
+
+/// `yyyy-MM-ddTHH:mmZ` as documented; seconds are accepted too.
+fn parse_filter_time(v: &str) -> Option<DateTime<Utc>> {
+    ["%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+        .map(|t| t.and_utc())
+}
+
+fn apply_filters(params: &Params, filter: &mut ImageFilter) -> Result<(), EcsError> {
+    for f in params.objects("Filter")? {
+        let key = f.required("Key")?;
+        let value = f.get("Value").unwrap_or("");
+        let bad_value = |code| {
+            EcsError::new(
+                code,
+                format!(
+                    "The value {value:?} of filter {key:?} (\"{}\") is not valid.",
+                    f.full_name("Value")
+                ),
+            )
+        };
+        match key {
+            "CreationStartTime" => {
+                filter.created_from = Some(
+                    parse_filter_time(value)
+                        .ok_or_else(|| bad_value(ErrorCode::InvalidFilterValue))?,
+                )
+            }
+            "CreationEndTime" => {
+                filter.created_to = Some(
+                    parse_filter_time(value)
+                        .ok_or_else(|| bad_value(ErrorCode::InvalidFilterValue))?,
+                )
+            }
+            // Every Stencil image supports VPC and classic networking alike.
+            "NetworkType" if ["vpc", "classic"].contains(&value) => {}
+            "NetworkType" => return Err(bad_value(ErrorCode::InvalidFilterValueNetworkType)),
+            other => match OnlineFeature::parse(other) {
+                Some(feature) => {
+                    let supported = match value {
+                        "supported" => true,
+                        "unsupported" => false,
+                        _ => return Err(bad_value(ErrorCode::InvalidFilterValue)),
+                    };
+                    filter.online_features.push((feature, supported));
+                }
+                None => {
+                    return Err(EcsError::new(
+                        ErrorCode::InvalidFilterKeyNotFound,
+                        format!(
+                            "The filter key {key:?} (\"{}\") is not supported.",
+                            f.full_name("Key")
+                        ),
+                    ));
+                }
+            },
+        }
+    }
+    Ok(())
+}
+
+/// Renders one page; `images` are already image views.
+pub fn render(
+    region: &str,
+    total: u64,
+    page_number: u64,
+    page_size: u64,
+    images: Vec<Value>,
+) -> Value {
+    json!({
+        "RegionId": region,
+        "TotalCount": total,
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "Images": {"Image": images},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(q: &str) -> Params {
+        Params::from_query(q).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_available_first_page_of_ten() {
+        let r = parse(&p("RegionId=cn-hangzhou")).unwrap();
+        assert_eq!(r.owner, OwnerFilter::Any);
+        assert_eq!(r.filter.statuses, StatusFilter::default_available());
+        assert_eq!((r.page_number, r.page_size), (1, 10));
+    }
+
+    #[test]
+    fn captured_python_request_parses() {
+        let r = parse(&p("DryRun=False&Filter.1.Key=CreationStartTime&Filter.1.Value=2017-12-05T22%3A40Z&ImageName=my+image~x&ImageOwnerAlias=self&IsSupportIoOptimized=True&PageNumber=1&PageSize=50&RegionId=cn-hangzhou&Status=Available%2CCreating&Tag.1.Key=env&Tag.1.Value=prod")).unwrap();
+        assert_eq!(
+            r.owner,
+            OwnerFilter::Alias {
+                alias: ImageOwnerAlias::SelfOwned,
+                is_public: false
+            }
+        );
+        assert_eq!(r.filter.name_contains.as_deref(), Some("my image~x"));
+        assert_eq!(
+            r.filter.tags,
+            vec![("env".to_string(), Some("prod".to_string()))]
+        );
+        assert_eq!(
+            r.filter.created_from.unwrap().to_rfc3339(),
+            "2017-12-05T22:40:00+00:00"
+        );
+        assert_eq!(r.page_size, 50);
+        assert_eq!(r.filter.is_support_io_optimized, Some(true));
+    }
+
+    #[test]
+    fn bad_values_get_the_documented_codes() {
+        let code = |q: &str| parse(&p(q)).unwrap_err().code();
+        assert_eq!(code("PageSize=1"), ErrorCode::MissingParameter);
+        assert_eq!(code("RegionId=r&PageSize=0"), ErrorCode::InvalidParameter);
+        assert_eq!(code("RegionId=r&PageSize=101"), ErrorCode::InvalidParameter);
+        assert_eq!(code("RegionId=r&PageSize=abc"), ErrorCode::InvalidParameter);
+        assert_eq!(code("RegionId=r&OSType=solaris"), ErrorCode::InvalidOsType);
+        assert_eq!(
+            code("RegionId=r&Architecture=mips"),
+            ErrorCode::InvalidArchitecture
+        );
+        assert_eq!(code("RegionId=r&Usage=sometimes"), ErrorCode::InvalidUsage);
+        assert_eq!(
+            code("RegionId=r&ImageOwnerAlias=friends"),
+            ErrorCode::InvalidImageOwnerAliasValueNotSupported
+        );
+        assert_eq!(
+            code("RegionId=r&IsPublic=true"),
+            ErrorCode::InvalidImageOwnerAliasPublicImageUnsupported
+        );
+        assert_eq!(
+            code("RegionId=r&ImageOwnerId=123"),
+            ErrorCode::InvalidOperationImageOwnerIdUnsupported
+        );
+        assert_eq!(
+            code("RegionId=r&Filter.1.Key=Color&Filter.1.Value=x"),
+            ErrorCode::InvalidFilterKeyNotFound
+        );
+        assert_eq!(
+            code("RegionId=r&Filter.1.Key=CreationStartTime&Filter.1.Value=yesterday"),
+            ErrorCode::InvalidFilterValue
+        );
+        assert_eq!(
+            code("RegionId=r&Filter.1.Key=NetworkType&Filter.1.Value=mesh"),
+            ErrorCode::InvalidFilterValueNetworkType
+        );
+        assert_eq!(
+            code("RegionId=r&Status=Available,ALL"),
+            ErrorCode::InvalidParameter
+        );
+        assert_eq!(code("RegionId=r&Usable=true"), ErrorCode::InvalidParameter);
+        assert_eq!(
+            code("RegionId=r&Tag.1.Value=v"),
+            ErrorCode::InvalidTagMismatch
+        );
+        let many: String = (1..=21).map(|i| format!("&Tag.{i}.Key=k{i}")).collect();
+        assert_eq!(
+            code(&format!("RegionId=r{many}")),
+            ErrorCode::InvalidTagCount
+        );
+    }
+
+    #[test]
+    fn community_listing_and_usable_filter() {
+        let r = parse(&p(
+            "RegionId=r&ImageOwnerAlias=others&IsPublic=true&ImageOwnerId=1234",
+        ))
+        .unwrap();
+        assert_eq!(
+            r.owner,
+            OwnerFilter::Alias {
+                alias: ImageOwnerAlias::Others,
+                is_public: true
+            }
+        );
+        assert_eq!(r.filter.owner_id.unwrap().as_str(), "1234");
+        let r = parse(&p("RegionId=r&Status=ALL&Usable=true")).unwrap();
+        assert_eq!(
+            r.filter.statuses,
+            StatusFilter::Only(vec![ImageStatus::Available, ImageStatus::Deprecated])
+        );
+        let r = parse(&p(
+            "RegionId=r&Filter.1.Key=CpuOnlineUpgrade&Filter.1.Value=supported&ImageId=m-1,%20m-2",
+        ))
+        .unwrap();
+        assert_eq!(
+            r.filter.online_features,
+            vec![(OnlineFeature::CpuOnlineUpgrade, true)]
+        );
+        assert_eq!(r.filter.ids, vec!["m-1", "m-2"]);
+    }
+}

@@ -1,0 +1,336 @@
+//! The conformance suite every backend passes. Tests call [`run`] with a freshly opened, empty
+//! store; it panics with a message naming the failed expectation.
+
+use chrono::{TimeZone, Utc};
+use stencil_domain::{
+    AccountId, Architecture, BootMode, DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageId,
+    ImageKind, ImageStatus, OsType, Platform, SnapshotId, StatusFilter, Tag, Usage,
+};
+
+use crate::{ImageQuery, MetaError, MetaStore, Visibility};
+
+/// A custom image owned by `owner` with sensible defaults, created `minute` minutes after
+/// 2026-01-01.
+pub fn sample_image(region: &str, owner: &str, name: &str, minute: i64) -> Image {
+    Image {
+        id: ImageId::generate(region),
+        region: region.to_string(),
+        kind: ImageKind::Custom,
+        owner: AccountId::parse(owner),
+        name: name.to_string(),
+        description: String::new(),
+        family: String::new(),
+        version: String::new(),
+        status: ImageStatus::Available,
+        progress: 100,
+        creation_time: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+            + chrono::Duration::minutes(minute),
+        size_gib: 20,
+        architecture: Architecture::X86_64,
+        os_type: OsType::Linux,
+        platform: Platform::default(),
+        os_name: String::new(),
+        os_name_en: String::new(),
+        boot_mode: BootMode::Bios,
+        is_support_cloudinit: true,
+        is_support_io_optimized: true,
+        login_as_non_root_supported: false,
+        license_type: String::new(),
+        license_billed: false,
+        features: ImageFeatures::default(),
+        resource_group_id: String::new(),
+        usage: Usage::None,
+        is_copied: false,
+        is_public: false,
+        product_code: String::new(),
+        supplier_name: String::new(),
+        disks: vec![DiskDeviceMapping {
+            disk_type: DiskType::System,
+            device: "/dev/xvda".into(),
+            size_gib: 20,
+            snapshot_id: Some(SnapshotId::generate(region)),
+            format: None,
+            import_oss_bucket: None,
+            import_oss_object: None,
+            progress: 100,
+            encrypted: false,
+        }],
+        tags: Vec::new(),
+    }
+}
+
+fn own(account: &str) -> Visibility {
+    Visibility {
+        owned_by: AccountId::parse(account),
+        ..Visibility::default()
+    }
+}
+
+async fn ids(store: &MetaStore, q: &ImageQuery) -> Vec<String> {
+    store
+        .list_images(q)
+        .await
+        .expect("list")
+        .items
+        .into_iter()
+        .map(|i| i.id.to_string())
+        .collect()
+}
+
+/// Runs every expectation against `store`.
+pub async fn run(store: &MetaStore) {
+    round_trip_and_conflict(store).await;
+    listing_filters_and_paging(store).await;
+    visibility_rules(store).await;
+    catalog_sync_replaces_only_its_kind(store).await;
+}
+
+async fn round_trip_and_conflict(store: &MetaStore) {
+    let mut img = sample_image("r-rt", "111", "round-trip", 0);
+    img.tags = vec![Tag {
+        key: "env".into(),
+        value: "prod".into(),
+    }];
+    store.insert_image(&img).await.expect("insert");
+    assert_eq!(
+        store
+            .get_image("r-rt", img.id.as_str())
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&img)
+    );
+    assert!(
+        matches!(store.insert_image(&img).await, Err(MetaError::Conflict(_))),
+        "duplicate insert"
+    );
+    assert!(
+        store
+            .image_name_taken("r-rt", "111", "round-trip")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .image_name_taken("r-rt", "222", "round-trip")
+            .await
+            .unwrap()
+    );
+
+    img.name = "renamed".into();
+    img.status = ImageStatus::Deprecated;
+    store.update_image(&img).await.expect("update");
+    let back = store
+        .get_image("r-rt", img.id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (back.name.as_str(), back.status),
+        ("renamed", ImageStatus::Deprecated)
+    );
+    assert!(store.delete_image("r-rt", img.id.as_str()).await.unwrap());
+    assert!(!store.delete_image("r-rt", img.id.as_str()).await.unwrap());
+    assert!(
+        store
+            .get_image("r-rt", img.id.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn listing_filters_and_paging(store: &MetaStore) {
+    let r = "r-list";
+    let mut made = Vec::new();
+    for n in 0..25 {
+        let mut img = sample_image(r, "111", &format!("web-{n:02}"), n);
+        if n % 5 == 0 {
+            img.os_type = OsType::Windows;
+            img.architecture = Architecture::I386;
+        }
+        if n % 2 == 0 {
+            img.tags = vec![Tag {
+                key: "env".into(),
+                value: if n % 4 == 0 { "prod" } else { "dev" }.into(),
+            }];
+        }
+        if n == 7 {
+            img.status = ImageStatus::Creating;
+            img.family = "fam".into();
+        }
+        store.insert_image(&img).await.unwrap();
+        made.push(img);
+    }
+    let mut q = ImageQuery::new(r, own("111"));
+    q.limit = 10;
+    let page = store.list_images(&q).await.unwrap();
+    assert_eq!(page.total, 24, "default status filter is Available only");
+    assert_eq!(page.items.len(), 10);
+    assert_eq!(page.items[0].name, "web-24", "newest first");
+    q.offset = 20;
+    assert_eq!(
+        store.list_images(&q).await.unwrap().items.len(),
+        4,
+        "last page"
+    );
+
+    let mut q = ImageQuery::new(r, own("111"));
+    q.filter.statuses = StatusFilter::All;
+    q.filter.family = Some("fam".into());
+    assert_eq!(
+        ids(store, &q).await,
+        vec![made[7].id.to_string()],
+        "family + ALL"
+    );
+
+    let mut q = ImageQuery::new(r, own("111"));
+    q.limit = 100;
+    q.filter.os_type = Some(OsType::Windows);
+    assert_eq!(store.list_images(&q).await.unwrap().total, 5, "OSType");
+    q.filter.os_type = None;
+    q.filter.architectures = Some(vec![Architecture::X86_64]);
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        19,
+        "architecture"
+    );
+    q.filter.architectures = None;
+    q.filter.tags = vec![("env".into(), Some("prod".into()))];
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        7,
+        "tag key=value"
+    );
+    q.filter.tags = vec![("env".into(), None)];
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        13,
+        "tag key only"
+    );
+    q.filter.tags.clear();
+    q.filter.name_contains = Some("WEB-1".into());
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        10,
+        "name is a case-insensitive substring"
+    );
+    q.filter.name_contains = Some("_".into());
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        0,
+        "LIKE wildcards are literal"
+    );
+    q.filter.name_contains = None;
+    q.filter.ids = vec![
+        made[3].id.to_string(),
+        made[4].id.to_string(),
+        "m-none".into(),
+    ];
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        2,
+        "ImageId list"
+    );
+    q.filter.ids.clear();
+    let snap = made[9].disks[0].snapshot_id.clone().unwrap();
+    q.filter.snapshot_id = Some(snap.to_string());
+    assert_eq!(
+        ids(store, &q).await,
+        vec![made[9].id.to_string()],
+        "SnapshotId"
+    );
+    q.filter.snapshot_id = None;
+    q.filter.created_from = Some(made[20].creation_time);
+    q.filter.created_to = Some(made[22].creation_time);
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        3,
+        "creation time bounds are inclusive"
+    );
+}
+
+async fn visibility_rules(store: &MetaStore) {
+    let r = "r-vis";
+    let mine = sample_image(r, "111", "mine", 0);
+    let mut community = sample_image(r, "222", "community", 1);
+    community.is_public = true;
+    let theirs = sample_image(r, "222", "theirs", 2);
+    let mut public = sample_image(r, "111", "public", 3);
+    public.kind = ImageKind::Public;
+    public.owner = None;
+    for img in [&mine, &community, &theirs, &public] {
+        store.insert_image(img).await.unwrap();
+    }
+    let everything = Visibility {
+        system: true,
+        marketplace: true,
+        owned_by: AccountId::parse("111"),
+        shared_with: AccountId::parse("111"),
+        community_for: AccountId::parse("111"),
+    };
+    let mut q = ImageQuery::new(r, everything);
+    q.limit = 100;
+    let mut seen = ids(store, &q).await;
+    seen.sort();
+    let mut want = vec![
+        mine.id.to_string(),
+        community.id.to_string(),
+        public.id.to_string(),
+    ];
+    want.sort();
+    assert_eq!(seen, want, "another account's private image stays hidden");
+    let q = ImageQuery::new(
+        r,
+        Visibility {
+            system: true,
+            ..Visibility::default()
+        },
+    );
+    assert_eq!(
+        ids(store, &q).await,
+        vec![public.id.to_string()],
+        "system only"
+    );
+}
+
+async fn catalog_sync_replaces_only_its_kind(store: &MetaStore) {
+    let r = "r-cat";
+    let custom = sample_image(r, "111", "custom", 0);
+    store.insert_image(&custom).await.unwrap();
+    let mk = |name: &str| {
+        let mut i = sample_image(r, "111", name, 1);
+        i.kind = ImageKind::Public;
+        i.owner = None;
+        i
+    };
+    let (a, b) = (mk("a"), mk("b"));
+    store
+        .sync_catalog(ImageKind::Public, &[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    store
+        .sync_catalog(ImageKind::Public, &[b.clone()])
+        .await
+        .unwrap();
+    assert!(
+        store.get_image(r, a.id.as_str()).await.unwrap().is_none(),
+        "dropped entry removed"
+    );
+    assert!(store.get_image(r, b.id.as_str()).await.unwrap().is_some());
+    assert!(
+        store
+            .get_image(r, custom.id.as_str())
+            .await
+            .unwrap()
+            .is_some(),
+        "custom untouched"
+    );
+    assert!(
+        store
+            .sync_catalog(ImageKind::Public, &[custom.clone()])
+            .await
+            .is_err(),
+        "kind checked"
+    );
+}

@@ -1,0 +1,44 @@
+//! Stencil's metadata store: images, snapshots, tasks and tags, on SQLite (one node) or
+//! PostgreSQL (scale-out), behind one [`MetaStore`].
+//!
+//! | table             | holds                                               |
+//! |-------------------|-----------------------------------------------------|
+//! | `images`          | one row per image and region: filter columns + JSON |
+//! | `image_tags`      | tag index for `Tag.N` filters                        |
+//! | `image_snapshots` | which snapshots back which image (`SnapshotId`)      |
+//! | `image_shares`    | accounts an image is shared with                     |
+//!
+//! Both backends run the same SQL (see `db`), and the same [`conformance`] suite. Migrations
+//! are embedded and run at open; SQLite runs in WAL mode with `synchronous=NORMAL`.
+//! Every write that touches several tables is one transaction.
+
+mod db;
+mod images;
+mod query;
+mod store;
+
+pub mod conformance;
+
+pub use db::Backend;
+pub use query::{ImageQuery, Visibility};
+pub use store::{MetaStore, Page};
+
+/// Errors of the metadata store.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MetaError {
+    /// The URL or options are unusable.
+    #[error("Bad metadata configuration: {0}")]
+    Config(String),
+    /// The database failed.
+    #[error("Metadata backend error: {0}")]
+    Backend(String),
+    /// A row with this key exists.
+    #[error("Conflict: {0}")]
+    Conflict(String),
+    /// A value cannot be stored.
+    #[error("Invalid record: {0}")]
+    Invalid(String),
+    /// A stored record cannot be read back.
+    #[error("Corrupt record: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,108 @@
+//! The repository: one `MetaStore` over either backend.
+
+use stencil_domain::{Image, ImageKind};
+
+use crate::MetaError;
+use crate::db::{Backend, Pool};
+use crate::query::ImageQuery;
+
+/// One page of a listing plus the total number of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Matches in the whole result, not just this page.
+    pub total: u64,
+    /// This page's items.
+    pub items: Vec<T>,
+}
+
+/// Metadata storage for Stencil. Every implementation passes [`crate::conformance`].
+#[derive(Debug, Clone)]
+pub struct MetaStore {
+    pub(crate) pool: Pool,
+    backend: Backend,
+}
+
+impl MetaStore {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
+    pub async fn open(url: &str) -> Result<Self, MetaError> {
+        let (pool, backend) = Pool::open(url).await?;
+        Ok(MetaStore { pool, backend })
+    }
+
+    /// Which backend this store runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Inserts a new image. Fails with [`MetaError::Conflict`] if the ID exists in the region.
+    pub async fn insert_image(&self, image: &Image) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        crate::images::insert(&mut tx, image).await?;
+        tx.commit().await
+    }
+
+    /// Replaces a stored image record (same region and ID) with `image`.
+    pub async fn update_image(&self, image: &Image) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        crate::images::delete(&mut tx, &image.region, image.id.as_str()).await?;
+        crate::images::insert(&mut tx, image).await?;
+        tx.commit().await
+    }
+
+    /// Reads one image.
+    pub async fn get_image(&self, region: &str, id: &str) -> Result<Option<Image>, MetaError> {
+        crate::images::get(&self.pool, region, id).await
+    }
+
+    /// Deletes one image; returns whether it existed.
+    pub async fn delete_image(&self, region: &str, id: &str) -> Result<bool, MetaError> {
+        let mut tx = self.pool.begin().await?;
+        let existed = crate::images::delete(&mut tx, region, id).await?;
+        tx.commit().await?;
+        Ok(existed)
+    }
+
+    /// Lists images matching `query`, newest first.
+    pub async fn list_images(&self, query: &ImageQuery) -> Result<Page<Image>, MetaError> {
+        crate::images::list(&self.pool, query).await
+    }
+
+    /// Makes the stored images of `kind` exactly `images` (the catalog at start-up): inserts
+    /// new ones, replaces changed ones, removes those no longer listed. One transaction.
+    pub async fn sync_catalog(&self, kind: ImageKind, images: &[Image]) -> Result<(), MetaError> {
+        let mut tx = self.pool.begin().await?;
+        crate::images::delete_kind(&mut tx, kind).await?;
+        for image in images {
+            if image.kind != kind {
+                return Err(MetaError::Invalid(format!(
+                    "catalog image {} is {:?}, expected {kind:?}",
+                    image.id, image.kind
+                )));
+            }
+            crate::images::insert(&mut tx, image).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Whether an image with this name exists for the owner in the region.
+    pub async fn image_name_taken(
+        &self,
+        region: &str,
+        owner: &str,
+        name: &str,
+    ) -> Result<bool, MetaError> {
+        let rows = self
+            .pool
+            .fetch(
+                "SELECT 1 FROM images WHERE region = ? AND owner = ? AND name = ? LIMIT 1",
+                &[region.into(), owner.into(), name.into()],
+            )
+            .await?;
+        Ok(!rows.is_empty())
+    }
+}

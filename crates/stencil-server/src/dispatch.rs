@@ -1,0 +1,147 @@
+//! From an authenticated request to a rendered response: nonce, action, handler.
+
+use serde_json::Value;
+use stencil_core::{Caller, ServiceError, alias_for};
+use stencil_ecs::actions::{self, Action, from_domain, image_view};
+use stencil_ecs::{
+    Authenticated, EcsError, ErrorCode, RawRequest, Rendered, render_error, render_success,
+};
+
+use crate::state::AppState;
+
+/// Runs one request to completion. Never panics on client input; every failure is an ECS error.
+pub async fn dispatch(state: &AppState, raw: &RawRequest, request_id: &str) -> Rendered {
+    let format = raw.format_hint();
+    let secrets = |ak: &str| state.accounts.get(ak).map(|a| a.secret.clone());
+    let auth = match stencil_ecs::authenticate(raw, &secrets, chrono::Utc::now()) {
+        Ok(a) => a,
+        Err(e) => return render_error(&e, request_id, &state.host_id, format),
+    };
+    let format = auth.format;
+    let result = run(state, &auth).await;
+    match result {
+        Ok((action, body)) => render_success(action.name(), body, request_id, format),
+        Err(e) => {
+            if e.code() == ErrorCode::InternalError {
+                tracing::error!(request_id, action = %auth.action, "internal error: {}", e.message());
+            }
+            render_error(&e, request_id, &state.host_id, format)
+        }
+    }
+}
+
+async fn run(state: &AppState, auth: &Authenticated) -> Result<(Action, Value), EcsError> {
+    if !state
+        .nonces
+        .check_and_record(&auth.access_key_id, &auth.nonce)
+    {
+        return Err(EcsError::new(
+            ErrorCode::SignatureNonceUsed,
+            "Specified signature nonce was used already.",
+        ));
+    }
+    let action = Action::parse(&auth.action)?;
+    let caller = state
+        .caller(&auth.access_key_id)
+        .ok_or_else(|| EcsError::from(ErrorCode::InvalidAccessKeyIdNotFound))?;
+    let body = handle(state, &caller, action, &auth.params).await?;
+    Ok((action, body))
+}
+
+fn service_error(e: ServiceError) -> EcsError {
+    match e {
+        ServiceError::Domain(d) => from_domain(&d),
+        ServiceError::Meta(m) => {
+            tracing::error!("metadata error: {m}");
+            EcsError::internal()
+        }
+    }
+}
+
+fn dry_run_passed() -> EcsError {
+    EcsError::new(
+        ErrorCode::DryRunOperation,
+        "Request validation has been passed with DryRun flag set.",
+    )
+}
+
+async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    params: &stencil_ecs::Params,
+) -> Result<Value, EcsError> {
+    let images = &state.images;
+    match action {
+        Action::DescribeRegions => {
+            actions::describe_regions::parse(params)?;
+            let list: Vec<(String, String, String)> = images
+                .regions()
+                .all()
+                .iter()
+                .map(|r| (r.id.clone(), r.name.clone(), state.host_id.clone()))
+                .collect();
+            Ok(actions::describe_regions::render(&list))
+        }
+        Action::DescribeImages => {
+            let req = actions::describe_images::parse(params)?;
+            images
+                .regions()
+                .get(&req.region)
+                .map_err(|e| from_domain(&e))?;
+            if let Some(t) = &req.instance_type {
+                images.instance_type(t).map_err(|e| from_domain(&e))?;
+            }
+            if req.dry_run {
+                return Err(dry_run_passed());
+            }
+            let (region, page_number, page_size) =
+                (req.region.clone(), req.page_number, req.page_size);
+            let page = images.describe(caller, req).await.map_err(service_error)?;
+            let views = page
+                .items
+                .iter()
+                .map(|i| image_view(i, alias_for(caller, i), false))
+                .collect();
+            Ok(actions::describe_images::render(
+                &region,
+                page.total,
+                page_number,
+                page_size,
+                views,
+            ))
+        }
+        Action::DescribeImageFromFamily => {
+            let req = actions::describe_image_from_family::parse(params)?;
+            let image = images
+                .from_family(caller, &req.region, &req.family)
+                .await
+                .map_err(service_error)?;
+            Ok(actions::describe_image_from_family::render(
+                image.map(|i| image_view(&i, alias_for(caller, &i), false)),
+            ))
+        }
+        Action::DescribeImageSupportInstanceTypes => {
+            let req = actions::describe_image_support_instance_types::parse(params)?;
+            let types = images
+                .supported_instance_types(caller, &req.region, &req.image_id, req.action_type)
+                .await
+                .map_err(service_error)?;
+            Ok(actions::describe_image_support_instance_types::render(
+                &req.region,
+                &req.image_id,
+                &types,
+            ))
+        }
+        Action::DescribeInstanceTypes => {
+            let req = actions::describe_instance_types::parse(params)?;
+            if let Some(region) = params.non_empty("RegionId") {
+                images.regions().get(region).map_err(|e| from_domain(&e))?;
+            }
+            Ok(actions::describe_instance_types::render(
+                &req,
+                images.instance_types().types(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The Stencil server as a library: configuration, start-up, the axum app and dispatch.
+//!
+//! The binary (`stencil serve`) and the test kit both call [`prepare`] and then [`serve`] with
+//! a bound listener and a shutdown future, so tests run the real server on port 0.
+
+pub mod app;
+pub mod config;
+pub mod credentials;
+pub mod dispatch;
+pub mod nonce;
+mod startup;
+pub mod state;
+
+pub use startup::{Prepared, StartError, prepare, serve};

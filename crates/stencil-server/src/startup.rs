@@ -1,0 +1,190 @@
+//! Start-up: open the metadata store, publish the catalogs, build the shared state.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+use stencil_core::{ImageService, Region, Regions, publish_public_catalog};
+use stencil_domain::catalog::{CatalogError, InstanceTypeCatalog, PublicCatalog};
+use stencil_meta::MetaStore;
+
+use crate::config::{AccountConfig, Config};
+use crate::credentials::{self, CredentialsError};
+use crate::nonce::NonceCache;
+use crate::state::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A directory could not be created.
+    #[error("Cannot create directory {path}")]
+    Dir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The generated credentials could not be read or written.
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    /// The metadata store could not be opened.
+    #[error("Cannot open metadata store: {0}")]
+    Meta(#[from] stencil_meta::MetaError),
+    /// A catalog file could not be read.
+    #[error("Cannot read catalog {path}")]
+    CatalogRead {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A catalog is invalid.
+    #[error("Invalid catalog {path}: {source}")]
+    Catalog {
+        path: String,
+        #[source]
+        source: CatalogError,
+    },
+    /// Publishing the catalog failed.
+    #[error("Cannot publish the public catalog: {0}")]
+    Publish(String),
+}
+
+/// A server ready to serve.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The shared state.
+    pub state: Arc<AppState>,
+    /// The account generated at this start, if one was (print it once).
+    pub generated_account: Option<AccountConfig>,
+    /// The account used when the config names none (generated now or earlier).
+    pub default_account: Option<AccountConfig>,
+    /// The metadata store (to close on shutdown).
+    pub meta: MetaStore,
+}
+
+fn mkdir(path: &Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(path).map_err(|source| StartError::Dir {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn load_catalog<T>(
+    path: Option<&Path>,
+    builtin: impl FnOnce() -> T,
+    parse: impl FnOnce(&str, &Path) -> Result<T, CatalogError>,
+) -> Result<T, StartError> {
+    let Some(path) = path else {
+        return Ok(builtin());
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| StartError::CatalogRead {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base).map_err(|source| StartError::Catalog {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Opens everything the configuration names and returns the shared state.
+pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
+    mkdir(&config.server.data_dir)?;
+    for url in config
+        .regions
+        .iter()
+        .map(|r| &r.chunk_store)
+        .chain(config.buckets.iter().map(|b| &b.url))
+    {
+        if let Some(dir) = url.strip_prefix("file://") {
+            mkdir(Path::new(dir))?;
+        }
+    }
+    if let Some(path) = config.metadata.url.strip_prefix("sqlite://") {
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            mkdir(parent)?;
+        }
+    }
+    let mut accounts = config.accounts.clone();
+    let (mut generated_account, mut default_account) = (None, None);
+    if accounts.is_empty() {
+        let (account, created) = credentials::load_or_create(&config.server.data_dir)?;
+        if created {
+            generated_account = Some(account.clone());
+        }
+        default_account = Some(account.clone());
+        accounts.push(account);
+    }
+    let meta = MetaStore::open(&config.metadata.url).await?;
+    let public = load_catalog(
+        config.catalog.public_images.as_deref(),
+        PublicCatalog::builtin,
+        |t, b| PublicCatalog::parse(t, Some(b)),
+    )?;
+    let instance_types = load_catalog(
+        config.catalog.instance_types.as_deref(),
+        InstanceTypeCatalog::builtin,
+        |t, _| InstanceTypeCatalog::parse(t),
+    )?;
+    let regions = Regions::new(
+        config
+            .regions
+            .iter()
+            .map(|r| Region {
+                id: r.id.clone(),
+                name: r.name.clone(),
+            })
+            .collect(),
+    );
+    let region_ids = regions.ids();
+    public
+        .check_regions(&region_ids)
+        .map_err(|source| StartError::Catalog {
+            path: config
+                .catalog
+                .public_images
+                .as_ref()
+                .map_or("(built in)".into(), |p| p.display().to_string()),
+            source,
+        })?;
+    let published = publish_public_catalog(&meta, &public, &regions)
+        .await
+        .map_err(|e| StartError::Publish(e.to_string()))?;
+    tracing::info!(
+        published,
+        regions = region_ids.len(),
+        "public catalog published"
+    );
+    let images = ImageService::new(meta.clone(), regions, Arc::new(instance_types));
+    let state = AppState {
+        accounts: AppState::accounts_from(&accounts),
+        nonces: NonceCache::default(),
+        images,
+        host_id: host_id(&config.server.listen),
+        max_body_bytes: config.server.max_body_bytes,
+    };
+    Ok(Prepared {
+        state: Arc::new(state),
+        generated_account,
+        default_account,
+        meta,
+    })
+}
+
+fn host_id(listen: &str) -> String {
+    listen.to_string()
+}
+
+/// Serves the API on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, crate::app::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
