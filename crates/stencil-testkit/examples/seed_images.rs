@@ -1,12 +1,8 @@
 //! Seeds a metadata store with N custom images for benchmarks:
 //! `cargo run --release -p stencil-testkit --example seed_images -- URL COUNT REGION OWNER`.
 
-use stencil_domain_shim::*;
-
-mod stencil_domain_shim {
-    pub use stencil_meta::MetaStore;
-    pub use stencil_meta::conformance::sample_image;
-}
+use stencil_meta::MetaStore;
+use stencil_meta::conformance::sample_image;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

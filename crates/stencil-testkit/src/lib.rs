@@ -18,6 +18,8 @@ use stencil_server::config::{AccountConfig, Config};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod raw;
+
 pub use stencil_cli::client::ClientError;
 
 /// The accounts every test server has: (UID, AccessKey ID, secret).
