@@ -65,6 +65,32 @@ impl Client {
 
     /// Calls `action` with `params` (query parameters) and returns the response body.
     pub async fn call(&self, action: &str, params: &[(&str, &str)]) -> Result<Value, ClientError> {
+        let (status, bytes) = self.call_raw(action, params).await?;
+        let body: Value =
+            serde_json::from_slice(&bytes).map_err(|e| ClientError::Transport(e.to_string()))?;
+        if status >= 400 {
+            let s = |k: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            return Err(ClientError::Api {
+                status,
+                code: s("Code"),
+                message: s("Message"),
+                request_id: s("RequestId"),
+            });
+        }
+        Ok(body)
+    }
+
+    /// Calls `action` and returns the HTTP status and the raw body, unparsed.
+    pub async fn call_raw(
+        &self,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), ClientError> {
         let query: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| ((*k).into(), (*v).into()))
@@ -103,24 +129,10 @@ impl Client {
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
-        let body: Value = resp
-            .json()
+        let bytes = resp
+            .bytes()
             .await
             .map_err(|e| ClientError::Transport(e.to_string()))?;
-        if status >= 400 {
-            let s = |k: &str| {
-                body.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            return Err(ClientError::Api {
-                status,
-                code: s("Code"),
-                message: s("Message"),
-                request_id: s("RequestId"),
-            });
-        }
-        Ok(body)
+        Ok((status, bytes.to_vec()))
     }
 }

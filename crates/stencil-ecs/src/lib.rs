@@ -68,5 +68,7 @@ mod captures;
 pub use auth::{Authenticated, RawRequest, authenticate};
 pub use error::{EcsError, ErrorCode};
 pub use params::Params;
-pub use render::{Rendered, ResponseFormat, new_request_id, render_error, render_success};
+pub use render::{
+    Rendered, ResponseFormat, new_request_id, render_error, render_success, render_success_typed,
+};
 pub use signature::{API_VERSION, SignInput, SignatureVersion, sign_v1, sign_v3};

@@ -82,6 +82,38 @@ pub fn render_success(
     rendered(200, format, request_id, body)
 }
 
+/// Like [`render_success`] for a typed body: JSON is serialised straight from `body` with no
+/// intermediate `Value` (the hot path of large listings); XML goes through a `Value`.
+pub fn render_success_typed<T: serde::Serialize>(
+    action: &str,
+    body: &T,
+    request_id: &str,
+    format: ResponseFormat,
+) -> Rendered {
+    match format {
+        ResponseFormat::Xml => match serde_json::to_value(body) {
+            Ok(v) => render_success(action, v, request_id, format),
+            Err(_) => render_error(&EcsError::internal(), request_id, "", format),
+        },
+        ResponseFormat::Json => {
+            let Ok(fields) = serde_json::to_string(body) else {
+                return render_error(&EcsError::internal(), request_id, "", format);
+            };
+            let Some(rest) = fields.strip_prefix('{') else {
+                return render_error(&EcsError::internal(), request_id, "", format);
+            };
+            let id = Value::String(request_id.into()).to_string();
+            let sep = if rest == "}" { "" } else { "," };
+            rendered(
+                200,
+                format,
+                request_id,
+                format!("{{\"RequestId\":{id}{sep}{rest}"),
+            )
+        }
+    }
+}
+
 /// The JSON error body with the `Recommend` link the real gateway sends.
 pub fn error_body(err: &EcsError, request_id: &str, host_id: &str) -> Map<String, Value> {
     let code = err.code().code();

@@ -310,7 +310,7 @@ async fn catalog_sync_replaces_only_its_kind(store: &MetaStore) {
         .await
         .unwrap();
     store
-        .sync_catalog(ImageKind::Public, &[b.clone()])
+        .sync_catalog(ImageKind::Public, std::slice::from_ref(&b))
         .await
         .unwrap();
     assert!(
@@ -328,7 +328,7 @@ async fn catalog_sync_replaces_only_its_kind(store: &MetaStore) {
     );
     assert!(
         store
-            .sync_catalog(ImageKind::Public, &[custom.clone()])
+            .sync_catalog(ImageKind::Public, std::slice::from_ref(&custom))
             .await
             .is_err(),
         "kind checked"

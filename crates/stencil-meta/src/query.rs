@@ -72,7 +72,10 @@ impl ImageQuery {
             w.push("i.os_type = ?", vec![o.as_str().into()]);
         }
         if let Some(archs) = &f.architectures {
-            w.push_in("i.architecture", archs.iter().map(|a| a.as_str().into()).collect());
+            w.push_in(
+                "i.architecture",
+                archs.iter().map(|a| a.as_str().into()).collect(),
+            );
         }
         if let Some(combos) = &f.compatible {
             push_combos(&mut w, combos);

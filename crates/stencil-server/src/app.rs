@@ -49,7 +49,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         return to_response(render_error(
             &err,
             &request_id,
-            &state.host_id,
+            host_of(&raw, &state),
             raw.format_hint(),
         ));
     }
@@ -67,13 +67,17 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             return to_response(render_error(
                 &err,
                 &request_id,
-                &state.host_id,
+                host_of(&raw, &state),
                 raw.format_hint(),
             ));
         }
     }
     let rendered = dispatch::dispatch(&state, &raw, &request_id).await;
     to_response(rendered)
+}
+
+fn host_of<'a>(raw: &'a RawRequest, state: &'a AppState) -> &'a str {
+    raw.header("host").unwrap_or(&state.host_id)
 }
 
 fn to_response(r: Rendered) -> Response {

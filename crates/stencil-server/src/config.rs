@@ -280,14 +280,8 @@ impl Config {
 
     /// Makes relative paths absolute against `base`.
     pub fn resolve_paths(&mut self, base: &Path) {
-        let abs = |p: &Path| {
-            if p.is_relative() {
-                base.join(p)
-            } else {
-                p.to_path_buf()
-            }
-        };
-        self.server.data_dir = abs(&self.server.data_dir);
+        let abs = |p: &Path| absolute(base, p);
+        self.server.data_dir = absolute(base, &self.server.data_dir);
         self.metadata.url = resolve_url(&self.metadata.url, "sqlite://", base);
         for r in &mut self.regions {
             r.chunk_store = resolve_url(&r.chunk_store, "file://", base);
@@ -341,6 +335,14 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+fn absolute(base: &Path, p: &Path) -> PathBuf {
+    if p.is_relative() {
+        base.join(p)
+    } else {
+        p.to_path_buf()
     }
 }
 

@@ -2,9 +2,10 @@
 
 use serde_json::Value;
 use stencil_core::{Caller, ServiceError, alias_for};
-use stencil_ecs::actions::{self, Action, from_domain, image_view};
+use stencil_ecs::actions::{self, Action, ImageView, from_domain, image_view};
 use stencil_ecs::{
-    Authenticated, EcsError, ErrorCode, RawRequest, Rendered, render_error, render_success,
+    Authenticated, EcsError, ErrorCode, RawRequest, Rendered, ResponseFormat, render_error,
+    render_success, render_success_typed,
 };
 
 use crate::state::AppState;
@@ -12,25 +13,53 @@ use crate::state::AppState;
 /// Runs one request to completion. Never panics on client input; every failure is an ECS error.
 pub async fn dispatch(state: &AppState, raw: &RawRequest, request_id: &str) -> Rendered {
     let format = raw.format_hint();
+    // The address the client reached us at: what `HostId` and `RegionEndpoint` report.
+    let host = raw.header("host").unwrap_or(&state.host_id).to_string();
     let secrets = |ak: &str| state.accounts.get(ak).map(|a| a.secret.clone());
     let auth = match stencil_ecs::authenticate(raw, &secrets, chrono::Utc::now()) {
         Ok(a) => a,
-        Err(e) => return render_error(&e, request_id, &state.host_id, format),
+        Err(e) => return render_error(&e, request_id, &host, format),
     };
     let format = auth.format;
-    let result = run(state, &auth).await;
-    match result {
-        Ok((action, body)) => render_success(action.name(), body, request_id, format),
+    let reply = Reply {
+        request_id,
+        format,
+        host: &host,
+    };
+    match run(state, &auth, &reply).await {
+        Ok(rendered) => rendered,
         Err(e) => {
             if e.code() == ErrorCode::InternalError {
                 tracing::error!(request_id, action = %auth.action, "internal error: {}", e.message());
             }
-            render_error(&e, request_id, &state.host_id, format)
+            render_error(&e, request_id, &host, format)
         }
     }
 }
 
-async fn run(state: &AppState, auth: &Authenticated) -> Result<(Action, Value), EcsError> {
+/// How to render a success for this request.
+struct Reply<'a> {
+    request_id: &'a str,
+    format: ResponseFormat,
+    /// The address the client reached us at.
+    host: &'a str,
+}
+
+impl Reply<'_> {
+    fn value(&self, action: Action, body: Value) -> Rendered {
+        render_success(action.name(), body, self.request_id, self.format)
+    }
+
+    fn typed<T: serde::Serialize>(&self, action: Action, body: &T) -> Rendered {
+        render_success_typed(action.name(), body, self.request_id, self.format)
+    }
+}
+
+async fn run(
+    state: &AppState,
+    auth: &Authenticated,
+    reply: &Reply<'_>,
+) -> Result<Rendered, EcsError> {
     if !state
         .nonces
         .check_and_record(&auth.access_key_id, &auth.nonce)
@@ -44,8 +73,7 @@ async fn run(state: &AppState, auth: &Authenticated) -> Result<(Action, Value), 
     let caller = state
         .caller(&auth.access_key_id)
         .ok_or_else(|| EcsError::from(ErrorCode::InvalidAccessKeyIdNotFound))?;
-    let body = handle(state, &caller, action, &auth.params).await?;
-    Ok((action, body))
+    handle(state, &caller, action, &auth.params, reply).await
 }
 
 fn service_error(e: ServiceError) -> EcsError {
@@ -70,7 +98,8 @@ async fn handle(
     caller: &Caller,
     action: Action,
     params: &stencil_ecs::Params,
-) -> Result<Value, EcsError> {
+    reply: &Reply<'_>,
+) -> Result<Rendered, EcsError> {
     let images = &state.images;
     match action {
         Action::DescribeRegions => {
@@ -79,9 +108,9 @@ async fn handle(
                 .regions()
                 .all()
                 .iter()
-                .map(|r| (r.id.clone(), r.name.clone(), state.host_id.clone()))
+                .map(|r| (r.id.clone(), r.name.clone(), reply.host.to_string()))
                 .collect();
-            Ok(actions::describe_regions::render(&list))
+            Ok(reply.value(action, actions::describe_regions::render(&list)))
         }
         Action::DescribeImages => {
             let req = actions::describe_images::parse(params)?;
@@ -101,15 +130,16 @@ async fn handle(
             let views = page
                 .items
                 .iter()
-                .map(|i| image_view(i, alias_for(caller, i), false))
+                .map(|i| ImageView::new(i, alias_for(caller, i), false))
                 .collect();
-            Ok(actions::describe_images::render(
+            let body = actions::describe_images::render(
                 &region,
                 page.total,
                 page_number,
                 page_size,
                 views,
-            ))
+            );
+            Ok(reply.typed(action, &body))
         }
         Action::DescribeImageFromFamily => {
             let req = actions::describe_image_from_family::parse(params)?;
@@ -117,9 +147,8 @@ async fn handle(
                 .from_family(caller, &req.region, &req.family)
                 .await
                 .map_err(service_error)?;
-            Ok(actions::describe_image_from_family::render(
-                image.map(|i| image_view(&i, alias_for(caller, &i), false)),
-            ))
+            let view = image.map(|i| image_view(&i, alias_for(caller, &i), false));
+            Ok(reply.value(action, actions::describe_image_from_family::render(view)))
         }
         Action::DescribeImageSupportInstanceTypes => {
             let req = actions::describe_image_support_instance_types::parse(params)?;
@@ -127,21 +156,21 @@ async fn handle(
                 .supported_instance_types(caller, &req.region, &req.image_id, req.action_type)
                 .await
                 .map_err(service_error)?;
-            Ok(actions::describe_image_support_instance_types::render(
+            let body = actions::describe_image_support_instance_types::render(
                 &req.region,
                 &req.image_id,
                 &types,
-            ))
+            );
+            Ok(reply.value(action, body))
         }
         Action::DescribeInstanceTypes => {
             let req = actions::describe_instance_types::parse(params)?;
             if let Some(region) = params.non_empty("RegionId") {
                 images.regions().get(region).map_err(|e| from_domain(&e))?;
             }
-            Ok(actions::describe_instance_types::render(
-                &req,
-                images.instance_types().types(),
-            ))
+            let body =
+                actions::describe_instance_types::render(&req, images.instance_types().types());
+            Ok(reply.value(action, body))
         }
     }
 }

@@ -29,7 +29,7 @@ impl NonceCache {
         let now = Instant::now();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.inserts += 1;
-        if inner.inserts % PURGE_EVERY == 0 {
+        if inner.inserts.is_multiple_of(PURGE_EVERY) {
             inner.seen.retain(|_, t| now.duration_since(*t) < NONCE_TTL);
         }
         let key = (access_key_id.to_string(), nonce.to_string());

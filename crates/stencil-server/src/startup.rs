@@ -37,11 +37,11 @@ pub enum StartError {
         source: std::io::Error,
     },
     /// A catalog is invalid.
-    #[error("Invalid catalog {path}: {source}")]
+    #[error("Invalid catalog {path}")]
     Catalog {
         path: String,
         #[source]
-        source: CatalogError,
+        source: Box<CatalogError>,
     },
     /// Publishing the catalog failed.
     #[error("Cannot publish the public catalog: {0}")]
@@ -83,7 +83,7 @@ fn load_catalog<T>(
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, base).map_err(|source| StartError::Catalog {
         path: path.display().to_string(),
-        source,
+        source: Box::new(source),
     })
 }
 
@@ -100,13 +100,12 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             mkdir(Path::new(dir))?;
         }
     }
-    if let Some(path) = config.metadata.url.strip_prefix("sqlite://") {
-        if let Some(parent) = Path::new(path)
+    if let Some(path) = config.metadata.url.strip_prefix("sqlite://")
+        && let Some(parent) = Path::new(path)
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
-        {
-            mkdir(parent)?;
-        }
+    {
+        mkdir(parent)?;
     }
     let mut accounts = config.accounts.clone();
     let (mut generated_account, mut default_account) = (None, None);
@@ -140,16 +139,13 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             .collect(),
     );
     let region_ids = regions.ids();
-    public
-        .check_regions(&region_ids)
-        .map_err(|source| StartError::Catalog {
-            path: config
-                .catalog
-                .public_images
-                .as_ref()
-                .map_or("(built in)".into(), |p| p.display().to_string()),
-            source,
-        })?;
+    // A catalog entry may name regions this deployment does not run; it is published in the
+    // configured ones only, so one catalog serves every deployment.
+    if let Err(e) = public.check_regions(&region_ids) {
+        tracing::warn!(
+            "public catalog: {e}; such entries are published in configured regions only"
+        );
+    }
     let published = publish_public_catalog(&meta, &public, &regions)
         .await
         .map_err(|e| StartError::Publish(e.to_string()))?;

@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use stencil_ecs::{API_VERSION, SignInput, sign_v1, sign_v3};
 
+/// Name/value pairs: query parameters or headers.
+pub type Pairs = Vec<(String, String)>;
+
 /// One request before it is sent.
 #[derive(Debug, Clone)]
 pub struct RawCall {
@@ -89,7 +92,7 @@ impl RawCall {
     }
 
     /// Signs with V3 and returns (query pairs, headers); `tamper` may change them afterwards.
-    pub fn sign_v3(&self) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    pub fn sign_v3(&self) -> (Pairs, Pairs) {
         let headers = sign_v3(&self.input(&self.params));
         (
             self.params.clone(),

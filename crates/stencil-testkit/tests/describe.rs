@@ -43,7 +43,29 @@ async fn describe_regions_lists_the_configured_regions() {
         .collect();
     assert_eq!(names, ["cn-hangzhou", "cn-shanghai", "cn-beijing"]);
     assert_eq!(regions[0]["LocalName"], "China (Hangzhou)");
+    assert_eq!(
+        regions[0]["RegionEndpoint"],
+        s.endpoint().as_str(),
+        "the address the client reached"
+    );
     assert!(body["RequestId"].as_str().unwrap().len() == 36);
+}
+
+#[tokio::test]
+async fn a_single_region_deployment_publishes_the_catalog_where_it_can() {
+    let s = TestServer::start_with(|c| {
+        c.regions.truncate(1);
+        c.buckets.truncate(1);
+    })
+    .await;
+    let body = describe(&s, &[("ImageOwnerAlias", "system"), ("PageSize", "1")]).await;
+    assert!(body["TotalCount"].as_u64().unwrap() > 40);
+    let err = s
+        .client()
+        .call("DescribeImages", &[("RegionId", "cn-beijing")])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidRegionId.NotFound"));
 }
 
 #[tokio::test]

@@ -1,7 +1,9 @@
 //! `DescribeImages` (reference §5.1): every filter, paging, and the owner-alias rules.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
+
+use super::views::ImageView;
 use stencil_domain::filter::{DescribeImages, OnlineFeature, OwnerFilter};
 use stencil_domain::{
     AccountId, ActionType, Architecture, ImageFilter, ImageOwnerAlias, ImageStatus, OsType,
@@ -237,21 +239,45 @@ fn apply_filters(params: &Params, filter: &mut ImageFilter) -> Result<(), EcsErr
     Ok(())
 }
 
-/// Renders one page; `images` are already image views.
-pub fn render(
-    region: &str,
+/// The response body: one page of image views.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Response<'a> {
+    /// Region listed.
+    pub region_id: &'a str,
+    /// Matches in all pages.
+    pub total_count: u64,
+    /// This page.
+    pub page_number: u64,
+    /// Requested page size.
+    pub page_size: u64,
+    /// The images, wrapped as `{"Image": [...]}`.
+    pub images: ImageList<'a>,
+}
+
+/// `{"Image": [...]}`.
+#[derive(Debug, Serialize)]
+pub struct ImageList<'a> {
+    /// The views.
+    #[serde(rename = "Image")]
+    pub image: Vec<ImageView<'a>>,
+}
+
+/// Builds the response for one page.
+pub fn render<'a>(
+    region: &'a str,
     total: u64,
     page_number: u64,
     page_size: u64,
-    images: Vec<Value>,
-) -> Value {
-    json!({
-        "RegionId": region,
-        "TotalCount": total,
-        "PageNumber": page_number,
-        "PageSize": page_size,
-        "Images": {"Image": images},
-    })
+    images: Vec<ImageView<'a>>,
+) -> Response<'a> {
+    Response {
+        region_id: region,
+        total_count: total,
+        page_number,
+        page_size,
+        images: ImageList { image: images },
+    }
 }
 
 #[cfg(test)]

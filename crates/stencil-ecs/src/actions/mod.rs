@@ -13,7 +13,7 @@ mod domain_error;
 mod views;
 
 pub use domain_error::from_domain;
-pub use views::{image_view, instance_type_view};
+pub use views::{ImageView, image_view, instance_type_view};
 
 use crate::{EcsError, ErrorCode, Params};
 

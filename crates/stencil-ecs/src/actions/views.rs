@@ -2,7 +2,8 @@
 //! (reference §3): `Size` an integer but `DiskDeviceMapping.Size` a string, `IsSelfShared` a
 //! string, `Progress` a percentage string, `ImageOwnerId` a number.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use stencil_domain::catalog::InstanceType;
 use stencil_domain::{Architecture, Image, ImageOwnerAlias, Support};
 
@@ -11,89 +12,184 @@ pub(crate) fn api_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-fn support(s: Option<Support>) -> Value {
-    s.map_or(Value::Null, |s| s.as_str().into())
+/// One `DiskDeviceMapping` element.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiskView<'a> {
+    #[serde(rename = "Type")]
+    disk_type: &'a str,
+    device: &'a str,
+    size: String,
+    snapshot_id: &'a str,
+    format: &'a str,
+    #[serde(rename = "ImportOSSBucket")]
+    import_oss_bucket: &'a str,
+    #[serde(rename = "ImportOSSObject")]
+    import_oss_object: &'a str,
+    progress: String,
+    remain_time: u64,
+    encrypted: bool,
 }
 
-/// One `Image` element. `alias` is the owner alias from the caller's point of view;
-/// `self_shared` whether the caller shares this image of theirs with others.
-pub fn image_view(image: &Image, alias: ImageOwnerAlias, self_shared: bool) -> Value {
-    let disks: Vec<Value> = image
-        .disks
-        .iter()
-        .map(|d| {
-            json!({
-                "Type": d.disk_type.as_str(),
-                "Device": d.device,
-                "Size": d.size_gib.to_string(),
-                "SnapshotId": d.snapshot_id.as_ref().map_or("", |s| s.as_str()),
-                "Format": d.format.clone().unwrap_or_default(),
-                "ImportOSSBucket": d.import_oss_bucket.clone().unwrap_or_default(),
-                "ImportOSSObject": d.import_oss_object.clone().unwrap_or_default(),
-                "Progress": format!("{}%", d.progress),
-                "RemainTime": 0,
-                "Encrypted": d.encrypted,
-            })
-        })
-        .collect();
-    let tags: Vec<Value> = image
-        .tags
-        .iter()
-        .map(|t| json!({"TagKey": t.key, "TagValue": t.value}))
-        .collect();
-    let mut features = Map::new();
-    let f = &image.features;
-    for (name, value) in [
-        ("NvmeSupport", support(f.nvme_support)),
-        (
-            "ImdsSupport",
-            f.imds_support.map_or(Value::Null, |v| v.as_str().into()),
-        ),
-        ("CpuOnlineUpgrade", support(f.cpu_online_upgrade)),
-        ("CpuOnlineDowngrade", support(f.cpu_online_downgrade)),
-        ("MemoryOnlineUpgrade", support(f.memory_online_upgrade)),
-        ("MemoryOnlineDowngrade", support(f.memory_online_downgrade)),
-    ] {
-        if !value.is_null() {
-            features.insert(name.into(), value);
+#[derive(Debug, Serialize)]
+struct TagView<'a> {
+    #[serde(rename = "TagKey")]
+    key: &'a str,
+    #[serde(rename = "TagValue")]
+    value: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct FeaturesView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nvme_support: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    imds_support: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_online_upgrade: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_online_downgrade: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory_online_upgrade: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    memory_online_downgrade: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+struct Wrapped<T> {
+    #[serde(rename = "DiskDeviceMapping")]
+    disks: T,
+}
+
+#[derive(Debug, Serialize)]
+struct TagList<T> {
+    #[serde(rename = "Tag")]
+    tags: T,
+}
+
+/// One `Image` element, borrowed from the domain image, with the SDK-declared JSON types.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageView<'a> {
+    image_id: &'a str,
+    image_name: &'a str,
+    description: &'a str,
+    image_family: &'a str,
+    image_version: &'a str,
+    status: &'a str,
+    progress: String,
+    creation_time: String,
+    size: u64,
+    architecture: &'a str,
+    #[serde(rename = "OSType")]
+    os_type: &'a str,
+    platform: &'a str,
+    #[serde(rename = "OSName")]
+    os_name: &'a str,
+    #[serde(rename = "OSNameEn")]
+    os_name_en: &'a str,
+    image_owner_alias: &'a str,
+    image_owner_id: u64,
+    is_self_shared: &'a str,
+    is_copied: bool,
+    is_subscribed: bool,
+    is_support_io_optimized: bool,
+    is_support_cloudinit: bool,
+    is_public: bool,
+    login_as_non_root_supported: bool,
+    product_code: &'a str,
+    supplier_name: &'a str,
+    usage: &'a str,
+    boot_mode: &'a str,
+    license_type: &'a str,
+    resource_group_id: &'a str,
+    disk_device_mappings: Wrapped<Vec<DiskView<'a>>>,
+    tags: TagList<Vec<TagView<'a>>>,
+    features: FeaturesView,
+    detection_options: Value,
+}
+
+impl<'a> ImageView<'a> {
+    /// The view of `image`. `alias` is the owner alias from the caller's point of view;
+    /// `self_shared` whether the caller shares this image of theirs with others.
+    pub fn new(image: &'a Image, alias: ImageOwnerAlias, self_shared: bool) -> Self {
+        let f = &image.features;
+        let s = |v: Option<Support>| v.map(Support::as_str);
+        ImageView {
+            image_id: image.id.as_str(),
+            image_name: &image.name,
+            description: &image.description,
+            image_family: &image.family,
+            image_version: &image.version,
+            status: image.status.as_str(),
+            progress: format!("{}%", image.progress),
+            creation_time: api_time(&image.creation_time),
+            size: image.size_gib,
+            architecture: image.architecture.as_str(),
+            os_type: image.os_type.as_str(),
+            platform: image.platform.as_str(),
+            os_name: &image.os_name,
+            os_name_en: &image.os_name_en,
+            image_owner_alias: alias.as_str(),
+            image_owner_id: image.owner.as_ref().map_or(0, |o| o.as_u64()),
+            is_self_shared: if self_shared { "true" } else { "false" },
+            is_copied: image.is_copied,
+            is_subscribed: false,
+            is_support_io_optimized: image.is_support_io_optimized,
+            is_support_cloudinit: image.is_support_cloudinit,
+            is_public: image.is_public,
+            login_as_non_root_supported: image.login_as_non_root_supported,
+            product_code: &image.product_code,
+            supplier_name: &image.supplier_name,
+            usage: image.usage.as_str(),
+            boot_mode: image.boot_mode.as_str(),
+            license_type: &image.license_type,
+            resource_group_id: &image.resource_group_id,
+            disk_device_mappings: Wrapped {
+                disks: image
+                    .disks
+                    .iter()
+                    .map(|d| DiskView {
+                        disk_type: d.disk_type.as_str(),
+                        device: &d.device,
+                        size: d.size_gib.to_string(),
+                        snapshot_id: d.snapshot_id.as_ref().map_or("", |s| s.as_str()),
+                        format: d.format.as_deref().unwrap_or(""),
+                        import_oss_bucket: d.import_oss_bucket.as_deref().unwrap_or(""),
+                        import_oss_object: d.import_oss_object.as_deref().unwrap_or(""),
+                        progress: format!("{}%", d.progress),
+                        remain_time: 0,
+                        encrypted: d.encrypted,
+                    })
+                    .collect(),
+            },
+            tags: TagList {
+                tags: image
+                    .tags
+                    .iter()
+                    .map(|t| TagView {
+                        key: &t.key,
+                        value: &t.value,
+                    })
+                    .collect(),
+            },
+            features: FeaturesView {
+                nvme_support: s(f.nvme_support),
+                imds_support: f.imds_support.map(|v| v.as_str()),
+                cpu_online_upgrade: s(f.cpu_online_upgrade),
+                cpu_online_downgrade: s(f.cpu_online_downgrade),
+                memory_online_upgrade: s(f.memory_online_upgrade),
+                memory_online_downgrade: s(f.memory_online_downgrade),
+            },
+            detection_options: json!({"Status": "Finished", "Items": {"Item": []}}),
         }
     }
-    let owner_id = image.owner.as_ref().map_or(0, |o| o.as_u64());
-    json!({
-        "ImageId": image.id.as_str(),
-        "ImageName": image.name,
-        "Description": image.description,
-        "ImageFamily": image.family,
-        "ImageVersion": image.version,
-        "Status": image.status.as_str(),
-        "Progress": format!("{}%", image.progress),
-        "CreationTime": api_time(&image.creation_time),
-        "Size": image.size_gib,
-        "Architecture": image.architecture.as_str(),
-        "OSType": image.os_type.as_str(),
-        "Platform": image.platform.as_str(),
-        "OSName": image.os_name,
-        "OSNameEn": image.os_name_en,
-        "ImageOwnerAlias": alias.as_str(),
-        "ImageOwnerId": owner_id,
-        "IsSelfShared": if self_shared { "true" } else { "false" },
-        "IsCopied": image.is_copied,
-        "IsSubscribed": false,
-        "IsSupportIoOptimized": image.is_support_io_optimized,
-        "IsSupportCloudinit": image.is_support_cloudinit,
-        "IsPublic": image.is_public,
-        "LoginAsNonRootSupported": image.login_as_non_root_supported,
-        "ProductCode": image.product_code,
-        "SupplierName": image.supplier_name,
-        "Usage": image.usage.as_str(),
-        "BootMode": image.boot_mode.as_str(),
-        "LicenseType": image.license_type,
-        "ResourceGroupId": image.resource_group_id,
-        "DiskDeviceMappings": {"DiskDeviceMapping": disks},
-        "Tags": {"Tag": tags},
-        "Features": features,
-        "DetectionOptions": {"Status": "Finished", "Items": {"Item": []}},
-    })
+}
+
+/// One `Image` element as a JSON value (see [`ImageView`]).
+pub fn image_view(image: &Image, alias: ImageOwnerAlias, self_shared: bool) -> Value {
+    serde_json::to_value(ImageView::new(image, alias, self_shared)).unwrap_or(Value::Null)
 }
 
 /// One `InstanceType` element of DescribeInstanceTypes.
