@@ -1,0 +1,155 @@
+"""Starts and stops a real `stencil serve` for the compatibility tests.
+
+The server runs from a generated config in a temporary directory (nothing is written in the
+working tree), listens on a port the kernel picks, and is stopped with SIGTERM; it must then
+exit 0.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from catalog import REGIONS, REPO_ROOT
+
+ACCOUNTS = (
+    # (account id, AccessKeyId, AccessKeySecret)
+    ("1234567890123456", "testak", "testsecret"),
+    ("2345678901234567", "otherak", "othersecret"),
+)
+
+REGION_NAMES = {
+    "cn-hangzhou": "China (Hangzhou)",
+    "cn-shanghai": "China (Shanghai)",
+    "cn-beijing": "China (Beijing)",
+}
+
+BANNER = re.compile(r"^Stencil is serving the ECS API \(2014-05-26\) at http://(\S+)/\s*$")
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+
+
+def stencil_bin() -> Path:
+    """`$STENCIL_BIN` (relative to the current directory), else target/release/stencil of the repo."""
+    env = os.environ.get("STENCIL_BIN")
+    path = Path(env).resolve() if env else REPO_ROOT / "target" / "release" / "stencil"
+    if not path.is_file():
+        raise RuntimeError(
+            f"stencil binary not found at {path}: build it with "
+            "`cargo build --release -p stencil-cli` or set STENCIL_BIN"
+        )
+    return path
+
+
+def config_text(base: Path) -> str:
+    def q(s) -> str:
+        return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    out = [
+        "[server]",
+        'listen = "127.0.0.1:0"',
+        'nbd_listen = ""',
+        f"data_dir = {q(base / 'data')}",
+        "",
+        "[metadata]",
+        f"url = {q('sqlite://' + str(base / 'meta.db'))}",
+        "",
+    ]
+    for r in REGIONS:
+        out += [
+            "[[region]]",
+            f"id = {q(r)}",
+            f"name = {q(REGION_NAMES[r])}",
+            f"chunk_store = {q('file://' + str(base / 'chunks' / r))}",
+            "",
+            "[[bucket]]",
+            f"name = {q('stencil-' + r)}",
+            f"region = {q(r)}",
+            f"url = {q('file://' + str(base / 'buckets' / r))}",
+            "",
+        ]
+    for uid, ak, secret in ACCOUNTS:
+        out += [
+            "[[account]]",
+            f"id = {q(uid)}",
+            f"access_key_id = {q(ak)}",
+            f"access_key_secret = {q(secret)}",
+            "",
+        ]
+    return "\n".join(out)
+
+
+@dataclass
+class Server:
+    base: Path
+    proc: subprocess.Popen | None = None
+    address: str = ""
+    stdout_path: Path = field(init=False)
+    stderr_path: Path = field(init=False)
+
+    def __post_init__(self):
+        self.stdout_path = self.base / "stdout.log"
+        self.stderr_path = self.base / "stderr.log"
+
+    @property
+    def endpoint(self) -> str:
+        """`host:port`, as the SDKs take it."""
+        return self.address
+
+    def logs(self) -> str:
+        def read(p: Path) -> str:
+            return p.read_text(errors="replace") if p.exists() else ""
+
+        return f"--- stdout ---\n{read(self.stdout_path)}--- stderr ---\n{read(self.stderr_path)}"
+
+    def start(self) -> "Server":
+        cfg = self.base / "stencil.toml"
+        cfg.write_text(config_text(self.base))
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(stencil_bin()), "serve", "--config", str(cfg)],
+                cwd=self.base,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env={**os.environ, "RUST_BACKTRACE": "1"},
+            )
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            text = self.stdout_path.read_text(errors="replace")
+            if "\n" in text:
+                first = text.split("\n", 1)[0]
+                m = BANNER.match(first)
+                if not m:
+                    self.kill()
+                    raise RuntimeError(f"unexpected first line {first!r}\n{self.logs()}")
+                self.address = m.group(1)
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"stencil exited with {self.proc.returncode} before serving\n{self.logs()}"
+                )
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"stencil did not start within {START_TIMEOUT}s\n{self.logs()}")
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self) -> int:
+        """SIGTERM, then wait; returns the exit status (kills after a timeout)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise RuntimeError(f"stencil did not stop within {STOP_TIMEOUT}s of SIGTERM\n{self.logs()}")
