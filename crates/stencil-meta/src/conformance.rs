@@ -2,9 +2,11 @@
 //! store; it panics with a message naming the failed expectation.
 
 use chrono::{TimeZone, Utc};
+use stencil_domain::filter::OnlineFeature;
 use stencil_domain::{
     AccountId, Architecture, BootMode, DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageId,
-    ImageKind, ImageStatus, OsType, Platform, SnapshotId, StatusFilter, Tag, Usage,
+    ImageKind, ImageStatus, OsType, Platform, SnapshotId, StatusFilter, Support, Tag, TraitCombo,
+    Usage,
 };
 
 use crate::{ImageQuery, MetaError, MetaStore, Visibility};
@@ -155,6 +157,9 @@ async fn listing_filters_and_paging(store: &MetaStore) {
                 value: if n % 4 == 0 { "prod" } else { "dev" }.into(),
             }];
         }
+        if n == 11 {
+            img.features.cpu_online_upgrade = Some(Support::Supported);
+        }
         if n == 7 {
             img.status = ImageStatus::Creating;
             img.family = "fam".into();
@@ -241,6 +246,37 @@ async fn listing_filters_and_paging(store: &MetaStore) {
         "SnapshotId"
     );
     q.filter.snapshot_id = None;
+    q.filter.compatible = Some(vec![TraitCombo {
+        architecture: Architecture::I386,
+        boot_mode: BootMode::Bios,
+        os_type: OsType::Windows,
+        nvme: false,
+    }]);
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        5,
+        "trait combinations"
+    );
+    q.filter.compatible = Some(Vec::new());
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        0,
+        "no combination admits nothing"
+    );
+    q.filter.compatible = None;
+    q.filter.online_features = vec![(OnlineFeature::CpuOnlineUpgrade, true)];
+    assert_eq!(
+        ids(store, &q).await,
+        vec![made[11].id.to_string()],
+        "online feature supported"
+    );
+    q.filter.online_features = vec![(OnlineFeature::CpuOnlineUpgrade, false)];
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        23,
+        "online feature unsupported"
+    );
+    q.filter.online_features.clear();
     q.filter.created_from = Some(made[20].creation_time);
     q.filter.created_to = Some(made[22].creation_time);
     assert_eq!(
