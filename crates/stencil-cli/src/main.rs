@@ -116,10 +116,9 @@ fn client(conn: &Conn) -> Result<Client> {
             let path = conn
                 .data_dir
                 .join(stencil_server::credentials::CREDENTIALS_FILE);
-            let (account, _) = stencil_server::credentials::load_or_create(&conn.data_dir)
-                .with_context(|| {
-                    format!("no AccessKey given and none readable at {}", path.display())
-                })?;
+            let account = stencil_server::credentials::load(&conn.data_dir).with_context(|| {
+                format!("no AccessKey given and none readable at {}", path.display())
+            })?;
             (account.access_key_id, account.access_key_secret)
         }
         _ => bail!("give both --access-key-id and --access-key-secret, or neither"),

@@ -45,6 +45,24 @@ fn random_string(len: usize) -> String {
         .collect()
 }
 
+/// Reads the generated account from `data_dir` without creating anything (for clients).
+pub fn load(data_dir: &Path) -> Result<AccountConfig, CredentialsError> {
+    let path = data_dir.join(CREDENTIALS_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| CredentialsError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let f: CredentialsFile = toml::from_str(&text).map_err(|e| CredentialsError::Malformed {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(AccountConfig {
+        id: f.account_id,
+        access_key_id: f.access_key_id,
+        access_key_secret: f.access_key_secret,
+    })
+}
+
 /// Loads the generated account from `data_dir`, creating it if absent. The flag is true when
 /// the account was created now (the caller prints it once).
 pub fn load_or_create(data_dir: &Path) -> Result<(AccountConfig, bool), CredentialsError> {
@@ -122,5 +140,13 @@ mod tests {
         let (b, created) = super::load_or_create(dir.path()).unwrap();
         assert!(!created);
         assert_eq!(a, b);
+        assert_eq!(super::load(dir.path()).unwrap(), a);
+    }
+
+    #[test]
+    fn clients_never_create_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(super::load(dir.path()).is_err());
+        assert!(!dir.path().join("credentials").exists());
     }
 }
