@@ -126,6 +126,15 @@ fn client(conn: &Conn) -> Result<Client> {
     Ok(Client::new(&conn.endpoint, &ak, &secret))
 }
 
+/// Prints a line of the server's banner; a closed stdout (a detached or piped server) must not
+/// stop the server, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 async fn serve(
     config: Option<PathBuf>,
     data_dir: Option<PathBuf>,
@@ -150,8 +159,8 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
-    println!("Stencil is serving the ECS API (2014-05-26) at http://{addr}/");
-    println!(
+    say!("Stencil is serving the ECS API (2014-05-26) at http://{addr}/");
+    say!(
         "Regions: {}",
         config
             .regions
@@ -165,15 +174,15 @@ async fn serve(
         .data_dir
         .join(stencil_server::credentials::CREDENTIALS_FILE);
     if let Some(a) = &prepared.generated_account {
-        println!(
+        say!(
             "Generated account {} with AccessKey (shown once, saved to {}):",
             a.id,
             creds.display()
         );
-        println!("  AccessKeyId:     {}", a.access_key_id);
-        println!("  AccessKeySecret: {}", a.access_key_secret);
+        say!("  AccessKeyId:     {}", a.access_key_id);
+        say!("  AccessKeySecret: {}", a.access_key_secret);
     } else if let Some(a) = &prepared.default_account {
-        println!(
+        say!(
             "Account {} AccessKeyId {} (secret in {})",
             a.id,
             a.access_key_id,
@@ -183,7 +192,7 @@ async fn serve(
     let meta = prepared.meta.clone();
     stencil_server::serve(listener, prepared.state, shutdown_signal()).await?;
     meta.close().await;
-    println!("Stencil stopped.");
+    say!("Stencil stopped.");
     Ok(())
 }
 
