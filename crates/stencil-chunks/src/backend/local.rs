@@ -1,0 +1,301 @@
+//! A local directory.
+//!
+//! ```text
+//! <root>/chunks/<hex[0..4]>/<hex>   blobs; prefix directories are created on first use
+//! <root>/indexes/<name>.idx         committed indexes
+//! <root>/sessions/<id>.session      open writer sessions
+//! <root>/tmp/                       temp files (same file system, so links and renames are atomic)
+//! ```
+//!
+//! A blob is written to a temp file, fsynced, then *hard-linked* to its name (`link` fails if the
+//! name exists, so an existing blob is never overwritten) and the temp name removed. The
+//! directories that gained a name are fsynced by [`ChunkBackend::sync`], which the store calls
+//! before it writes an index naming those blobs. Named objects use temp + fsync + rename + dir fsync.
+
+use std::collections::HashSet;
+use std::fs::{self, File, FileTimes};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use super::{BlobInfo, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+
+/// Threads fsyncing directories in [`ChunkBackend::sync`].
+const SYNC_THREADS: usize = 8;
+
+/// A chunk store in a local directory.
+#[derive(Debug)]
+pub struct LocalBackend {
+    root: PathBuf,
+    dirty_dirs: Mutex<HashSet<PathBuf>>,
+    tmp_seq: AtomicU64,
+}
+
+impl LocalBackend {
+    /// Opens (creating if needed) a store rooted at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        for sub in ["chunks", "indexes", "sessions", "tmp"] {
+            let dir = root.join(sub);
+            fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        }
+        fsync_dir(&root)?;
+        Ok(LocalBackend {
+            root,
+            dirty_dirs: Mutex::new(HashSet::new()),
+            tmp_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// The store's root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a blob (for tests and tools).
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("chunks")
+            .join(prefix_of(digest))
+            .join(digest.to_hex())
+    }
+
+    fn object_path(&self, ns: Namespace, name: &str) -> PathBuf {
+        self.root
+            .join(ns.dir())
+            .join(format!("{name}{}", ns.suffix()))
+    }
+
+    fn tmp_path(&self, what: &str) -> PathBuf {
+        let n = self.tmp_seq.fetch_add(1, Ordering::Relaxed);
+        self.root.join("tmp").join(format!(
+            "{what}.{}.{n}.{:08x}.tmp",
+            std::process::id(),
+            rand::random::<u32>()
+        ))
+    }
+
+    fn mark_dirty(&self, dir: PathBuf) {
+        self.dirty_dirs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(dir);
+    }
+
+    fn write_tmp(&self, what: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let tmp = self.tmp_path(what);
+        let mut f = File::create(&tmp).map_err(|e| Error::io("create temp file", &tmp, e))?;
+        f.write_all(bytes)
+            .map_err(|e| Error::io("write temp file", &tmp, e))?;
+        f.sync_all()
+            .map_err(|e| Error::io("fsync temp file", &tmp, e))?;
+        Ok(tmp)
+    }
+}
+
+fn fsync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+fn touch(path: &Path) -> std::io::Result<()> {
+    let f = File::options().write(true).open(path)?;
+    f.set_times(FileTimes::new().set_modified(SystemTime::now()))
+}
+
+impl ChunkBackend for LocalBackend {
+    fn put_blob(&self, digest: &Digest, blob: &[u8]) -> Result<PutOutcome> {
+        if self.touch_blob(digest)? {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        let path = self.blob_path(digest);
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if !dir.exists() {
+            fs::create_dir_all(&dir).map_err(|e| Error::io("create prefix directory", &dir, e))?;
+            self.mark_dirty(self.root.join("chunks"));
+        }
+        let tmp = self.write_tmp(&digest.to_hex(), blob)?;
+        let linked = fs::hard_link(&tmp, &path);
+        let _ = fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                self.mark_dirty(dir);
+                Ok(PutOutcome::Stored)
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                self.touch_blob(digest)?;
+                Ok(PutOutcome::AlreadyPresent)
+            }
+            Err(e) => Err(Error::io("link blob", &path, e)),
+        }
+    }
+
+    fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        let path = self.blob_path(digest);
+        fs::read(&path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => Error::MissingChunk { digest: *digest },
+            _ => Error::io("read blob", &path, e),
+        })
+    }
+
+    fn touch_blob(&self, digest: &Digest) -> Result<bool> {
+        let path = self.blob_path(digest);
+        match touch(&path) {
+            Ok(()) => {
+                // Another process may have linked it without fsyncing the directory yet.
+                if let Some(dir) = path.parent() {
+                    self.mark_dirty(dir.to_path_buf());
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io("touch blob", &path, e)),
+        }
+    }
+
+    fn blob_modified(&self, digest: &Digest) -> Result<Option<SystemTime>> {
+        let path = self.blob_path(digest);
+        match fs::metadata(&path).and_then(|m| m.modified()) {
+            Ok(t) => Ok(Some(t)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat blob", &path, e)),
+        }
+    }
+
+    fn list_blobs(&self, f: &mut dyn FnMut(BlobInfo) -> Result<()>) -> Result<()> {
+        let chunks = self.root.join("chunks");
+        let prefixes = fs::read_dir(&chunks).map_err(|e| Error::io("list chunks", &chunks, e))?;
+        for prefix in prefixes {
+            let prefix = prefix
+                .map_err(|e| Error::io("list chunks", &chunks, e))?
+                .path();
+            let entries = match fs::read_dir(&prefix) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io("list prefix directory", &prefix, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io("list prefix directory", &prefix, e))?;
+                let Some(digest) = entry.file_name().to_str().and_then(Digest::parse_hex) else {
+                    continue;
+                };
+                let meta = match entry.metadata() {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == ErrorKind::NotFound => continue,
+                    Err(e) => return Err(Error::io("stat blob", entry.path(), e)),
+                };
+                let modified = meta
+                    .modified()
+                    .map_err(|e| Error::io("stat blob", entry.path(), e))?;
+                f(BlobInfo {
+                    digest,
+                    size: meta.len(),
+                    modified,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn delete_blob(&self, digest: &Digest) -> Result<()> {
+        let path = self.blob_path(digest);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io("delete blob", &path, e)),
+            _ => Ok(()),
+        }
+    }
+
+    fn sync(&self) -> Result<()> {
+        let dirs: Vec<PathBuf> = self
+            .dirty_dirs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        // Directory fsyncs overlap well (one journal commit can cover many): run them in parallel.
+        let per_thread = dirs.len().div_ceil(SYNC_THREADS).max(1);
+        let result = std::thread::scope(|s| {
+            let handles: Vec<_> = dirs
+                .chunks(per_thread)
+                .map(|part| s.spawn(move || part.iter().try_for_each(|d| fsync_dir(d))))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or(Err(Error::Pipeline("fsync thread panicked")))
+            })
+        });
+        if result.is_err() {
+            self.dirty_dirs
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(dirs);
+        }
+        result
+    }
+
+    fn sweep_temp(&self, older_than: SystemTime) -> Result<usize> {
+        let dir = self.root.join("tmp");
+        let mut removed = 0;
+        for entry in fs::read_dir(&dir).map_err(|e| Error::io("list temp files", &dir, e))? {
+            let entry = entry.map_err(|e| Error::io("list temp files", &dir, e))?;
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < older_than);
+            if old && fs::remove_file(entry.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    fn put_object(&self, ns: Namespace, name: &str, bytes: &[u8]) -> Result<()> {
+        check_name(name)?;
+        let path = self.object_path(ns, name);
+        let tmp = self.write_tmp(ns.dir(), bytes)?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io("rename object", &path, e))?;
+        fsync_dir(&self.root.join(ns.dir()))
+    }
+
+    fn get_object(&self, ns: Namespace, name: &str) -> Result<Option<Vec<u8>>> {
+        check_name(name)?;
+        let path = self.object_path(ns, name);
+        match fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read object", &path, e)),
+        }
+    }
+
+    fn list_objects(&self, ns: Namespace) -> Result<Vec<String>> {
+        let dir = self.root.join(ns.dir());
+        let mut out = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| Error::io("list objects", &dir, e))? {
+            let entry = entry.map_err(|e| Error::io("list objects", &dir, e))?;
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(ns.suffix()))
+                && check_name(name).is_ok()
+            {
+                out.push(name.to_string());
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn delete_object(&self, ns: Namespace, name: &str) -> Result<()> {
+        check_name(name)?;
+        let path = self.object_path(ns, name);
+        match fs::remove_file(&path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(Error::io("delete object", &path, e)),
+            _ => fsync_dir(&self.root.join(ns.dir())),
+        }
+    }
+}

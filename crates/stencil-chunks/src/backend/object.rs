@@ -1,0 +1,207 @@
+//! Any `object_store` implementation: S3-compatible stores in production, `InMemory` in tests.
+//!
+//! Keys mirror the local layout under a prefix: `<prefix>chunks/<hex[0..4]>/<hex>`,
+//! `<prefix>indexes/<name>.idx`, `<prefix>sessions/<id>.session`.
+//!
+//! Sync/async bridge: the backend owns a small multi-threaded tokio runtime (2 workers) and every
+//! trait method `block_on`s one future on it. Callers are plain threads (the import pipeline's
+//! workers); async callers must use `spawn_blocking`. Do not drop the backend inside an async
+//! context (tokio forbids dropping a runtime there); keep it in an `Arc` owned by the service.
+//!
+//! Put-if-absent is HEAD then PUT (never a conditional PUT, which many S3-compatible servers lack).
+//! Two writers racing on one name both write the same plaintext, so either result is correct.
+//! Touch is a copy of the object onto itself (falling back to GET + PUT) to refresh LastModified.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures_util::StreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::{BlobInfo, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+
+/// A chunk store in an object store.
+#[derive(Debug)]
+pub struct ObjectBackend {
+    store: Arc<dyn ObjectStore>,
+    prefix: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl ObjectBackend {
+    /// Wraps `store`; every key starts with `prefix` (empty, or ending in `/`).
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: &str) -> Result<Self> {
+        let prefix = match prefix {
+            "" => String::new(),
+            p if p.ends_with('/') => p.to_string(),
+            p => format!("{p}/"),
+        };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("stencil-chunks-io")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("start object store runtime", "", e))?;
+        Ok(ObjectBackend { store, prefix, rt })
+    }
+
+    fn blob_key(&self, digest: &Digest) -> ObjPath {
+        ObjPath::from(format!(
+            "{}chunks/{}/{}",
+            self.prefix,
+            prefix_of(digest),
+            digest.to_hex()
+        ))
+    }
+
+    fn object_key(&self, ns: Namespace, name: &str) -> ObjPath {
+        ObjPath::from(format!("{}{}/{name}{}", self.prefix, ns.dir(), ns.suffix()))
+    }
+
+    fn err(op: &'static str, key: &ObjPath, source: object_store::Error) -> Error {
+        Error::ObjectStore {
+            op,
+            key: key.to_string(),
+            source,
+        }
+    }
+
+    fn head(&self, key: &ObjPath) -> Result<Option<SystemTime>> {
+        match self.rt.block_on(self.store.head(key)) {
+            Ok(meta) => Ok(Some(SystemTime::from(meta.last_modified))),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Self::err("head", key, e)),
+        }
+    }
+
+    fn get(&self, key: &ObjPath) -> Result<Option<Vec<u8>>> {
+        let res = self.rt.block_on(async {
+            match self.store.get(key).await {
+                Ok(r) => r.bytes().await.map(Some),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+        res.map(|b| b.map(|b| b.to_vec()))
+            .map_err(|e| Self::err("get", key, e))
+    }
+
+    fn put(&self, key: &ObjPath, bytes: &[u8]) -> Result<()> {
+        let payload = PutPayload::from(bytes.to_vec());
+        self.rt
+            .block_on(self.store.put(key, payload))
+            .map(|_| ())
+            .map_err(|e| Self::err("put", key, e))
+    }
+
+    fn delete(&self, key: &ObjPath) -> Result<()> {
+        match self.rt.block_on(self.store.delete(key)) {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(Self::err("delete", key, e)),
+        }
+    }
+
+    fn list(
+        &self,
+        prefix: &str,
+        f: &mut dyn FnMut(object_store::ObjectMeta) -> Result<()>,
+    ) -> Result<()> {
+        let key = ObjPath::from(prefix);
+        self.rt.block_on(async {
+            let mut stream = self.store.list(Some(&key));
+            while let Some(meta) = stream.next().await {
+                f(meta.map_err(|e| Self::err("list", &key, e))?)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl ChunkBackend for ObjectBackend {
+    fn put_blob(&self, digest: &Digest, blob: &[u8]) -> Result<PutOutcome> {
+        if self.touch_blob(digest)? {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        self.put(&self.blob_key(digest), blob)?;
+        Ok(PutOutcome::Stored)
+    }
+
+    fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
+        self.get(&self.blob_key(digest))?
+            .ok_or(Error::MissingChunk { digest: *digest })
+    }
+
+    fn touch_blob(&self, digest: &Digest) -> Result<bool> {
+        let key = self.blob_key(digest);
+        if self.head(&key)?.is_none() {
+            return Ok(false);
+        }
+        if self.rt.block_on(self.store.copy(&key, &key)).is_ok() {
+            return Ok(true);
+        }
+        match self.get(&key)? {
+            Some(bytes) => self.put(&key, &bytes).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    fn blob_modified(&self, digest: &Digest) -> Result<Option<SystemTime>> {
+        self.head(&self.blob_key(digest))
+    }
+
+    fn list_blobs(&self, f: &mut dyn FnMut(BlobInfo) -> Result<()>) -> Result<()> {
+        self.list(&format!("{}chunks", self.prefix), &mut |meta| {
+            let Some(digest) = meta.location.filename().and_then(Digest::parse_hex) else {
+                return Ok(());
+            };
+            f(BlobInfo {
+                digest,
+                size: meta.size,
+                modified: SystemTime::from(meta.last_modified),
+            })
+        })
+    }
+
+    fn delete_blob(&self, digest: &Digest) -> Result<()> {
+        self.delete(&self.blob_key(digest))
+    }
+
+    fn sync(&self) -> Result<()> {
+        Ok(()) // a completed PUT is durable
+    }
+
+    fn put_object(&self, ns: Namespace, name: &str, bytes: &[u8]) -> Result<()> {
+        check_name(name)?;
+        self.put(&self.object_key(ns, name), bytes)
+    }
+
+    fn get_object(&self, ns: Namespace, name: &str) -> Result<Option<Vec<u8>>> {
+        check_name(name)?;
+        self.get(&self.object_key(ns, name))
+    }
+
+    fn list_objects(&self, ns: Namespace) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        self.list(&format!("{}{}", self.prefix, ns.dir()), &mut |meta| {
+            if let Some(name) = meta
+                .location
+                .filename()
+                .and_then(|n| n.strip_suffix(ns.suffix()))
+                && check_name(name).is_ok()
+            {
+                out.push(name.to_string());
+            }
+            Ok(())
+        })?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn delete_object(&self, ns: Namespace, name: &str) -> Result<()> {
+        check_name(name)?;
+        self.delete(&self.object_key(ns, name))
+    }
+}

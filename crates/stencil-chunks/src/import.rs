@@ -1,0 +1,320 @@
+//! The parallel import pipeline.
+//!
+//! ```text
+//!  chunker threads ─jobs──▶ N hash/compress workers ──uploads──▶ U uploader threads
+//!  (segment.rs: parallel,   (digest; touch if present;           (put_blob: temp file,
+//!   exact cuts)             else zstd [+ AES-GCM])               fsync, link)
+//!          │                        │                                   │
+//!          └────────────────────────┴──────────results─────────────────┘
+//!                                                  ▼
+//!                               collector (calling thread): reorders by sequence
+//!                               number, builds the index entries
+//! ```
+//!
+//! Every channel is bounded, so memory is about `(2N + 2U + N + U) × max chunk` plus the chunker
+//! window, whatever the image size.
+
+use std::collections::{BTreeMap, HashMap};
+use std::thread;
+use std::time::SystemTime;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::backend::PutOutcome;
+use crate::chunker::{Payload, RawChunk, chunk_source};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::index::{Index, IndexEntry, bitmap_from_extents};
+use crate::segment::{Sink, chunk_parallel};
+use crate::source::{GuestSource, normalize_extents};
+use crate::store::ChunkStore;
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportStats {
+    /// Guest size.
+    pub virtual_size: u64,
+    /// Guest bytes in non-zero chunks.
+    pub data_bytes: u64,
+    /// Non-zero chunks.
+    pub chunks: u64,
+    /// Chunks written by this import.
+    pub new_chunks: u64,
+    /// Plaintext bytes of the chunks written by this import.
+    pub new_bytes: u64,
+    /// Stored (compressed, encrypted) bytes written by this import.
+    pub stored_bytes: u64,
+}
+
+/// Chunks are numbered (chunking work item, index within the item).
+type Seq = (usize, u64);
+
+struct Job {
+    seq: Seq,
+    chunk: RawChunk,
+}
+
+struct Upload {
+    seq: Seq,
+    end: u64,
+    digest: Digest,
+    plain_len: u64,
+    blob: Vec<u8>,
+}
+
+enum Done {
+    Entry {
+        seq: Seq,
+        end: u64,
+        digest: Digest,
+        plain_len: u64,
+        stored: Option<u64>,
+    },
+    ItemEnd {
+        item: usize,
+        count: u64,
+    },
+    Failed(Error),
+}
+
+pub(crate) fn import(
+    store: &ChunkStore,
+    src: &dyn GuestSource,
+    started: SystemTime,
+) -> Result<(Index, ImportStats)> {
+    let config = store.config();
+    let virtual_size = src.virtual_size();
+    let map = src
+        .extents()
+        .map_err(|source| Error::Source { offset: 0, source })?;
+    let extents = normalize_extents(virtual_size, map)?;
+    let bitmap = bitmap_from_extents(virtual_size, &extents);
+    let workers = config.workers.max(1);
+    let uploaders = config.uploaders.max(1);
+    let chunk_threads = config.chunk_threads;
+    let (job_tx, job_rx) = bounded::<Job>(workers * 2);
+    let (up_tx, up_rx) = bounded::<Upload>(uploaders * 2);
+    let (res_tx, res_rx) = bounded::<Done>(256);
+
+    let mut stats = ImportStats {
+        virtual_size,
+        ..ImportStats::default()
+    };
+    let mut entries: Vec<IndexEntry> = Vec::new();
+    let mut failure: Option<Error> = None;
+    thread::scope(|s| {
+        let (params, ext, res) = (config.chunker, &extents, res_tx.clone());
+        s.spawn(move || {
+            let sink = ChannelSink {
+                jobs: job_tx,
+                res: res.clone(),
+            };
+            let result = if chunk_threads > 1 {
+                chunk_parallel(src, params, ext, chunk_threads, &sink)
+            } else {
+                let mut n = 0;
+                chunk_source(src, params, ext, &mut |chunk| {
+                    n += 1;
+                    sink.emit(0, n - 1, chunk)
+                })
+                .and_then(|()| sink.finish(0, n))
+            };
+            if let Err(e) = result {
+                let _ = res.send(Done::Failed(e));
+            }
+        });
+        for _ in 0..workers {
+            let (jobs, up, res) = (job_rx.clone(), up_tx.clone(), res_tx.clone());
+            s.spawn(move || worker(store, started, jobs, up, res));
+        }
+        for _ in 0..uploaders {
+            let (ups, res) = (up_rx.clone(), res_tx.clone());
+            s.spawn(move || uploader(store, ups, res));
+        }
+        drop((job_rx, up_tx, up_rx, res_tx));
+
+        let mut pending: BTreeMap<Seq, (u64, Digest)> = BTreeMap::new();
+        let mut counts: HashMap<usize, u64> = HashMap::new();
+        let mut next: Seq = (0, 0);
+        for done in &res_rx {
+            match done {
+                Done::Failed(e) => {
+                    failure = Some(e);
+                    break;
+                }
+                Done::ItemEnd { item, count } => {
+                    counts.insert(item, count);
+                }
+                Done::Entry {
+                    seq,
+                    end,
+                    digest,
+                    plain_len,
+                    stored,
+                } => {
+                    if !digest.is_zero() {
+                        stats.chunks += 1;
+                        stats.data_bytes += plain_len;
+                        if let Some(stored) = stored {
+                            stats.new_chunks += 1;
+                            stats.new_bytes += plain_len;
+                            stats.stored_bytes += stored;
+                        }
+                    }
+                    pending.insert(seq, (end, digest));
+                }
+            }
+            loop {
+                if let Some((end, digest)) = pending.remove(&next) {
+                    entries.push(IndexEntry { end, digest });
+                    next.1 += 1;
+                } else if counts.get(&next.0) == Some(&next.1) {
+                    counts.remove(&next.0);
+                    next = (next.0 + 1, 0);
+                } else {
+                    break;
+                }
+            }
+        }
+        // Dropping the receiver makes every sender fail, which stops all threads.
+        drop(res_rx);
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let index = Index::new(
+        virtual_size,
+        config.chunker,
+        config.key.is_some(),
+        entries,
+        bitmap,
+    )?;
+    Ok((index, stats))
+}
+
+struct ChannelSink {
+    jobs: Sender<Job>,
+    res: Sender<Done>,
+}
+
+impl Sink for ChannelSink {
+    fn emit(&self, item: usize, idx: u64, chunk: RawChunk) -> Result<()> {
+        self.jobs
+            .send(Job {
+                seq: (item, idx),
+                chunk,
+            })
+            .map_err(|_| Error::Pipeline("import workers stopped"))
+    }
+    fn finish(&self, item: usize, count: u64) -> Result<()> {
+        self.res
+            .send(Done::ItemEnd { item, count })
+            .map_err(|_| Error::Pipeline("import collector stopped"))
+    }
+}
+
+/// True when the blob is stored and GC will keep it while this session is open: fresh enough
+/// already (a `stat`), or touched now (a metadata write).
+fn present_and_kept(store: &ChunkStore, digest: &Digest, started: SystemTime) -> Result<bool> {
+    let backend = store.backend();
+    match backend.blob_modified(digest)? {
+        None => Ok(false),
+        Some(m) if m + store.config().touch_slack >= started => Ok(true),
+        Some(_) => backend.touch_blob(digest),
+    }
+}
+
+fn worker(
+    store: &ChunkStore,
+    started: SystemTime,
+    jobs: Receiver<Job>,
+    up: Sender<Upload>,
+    res: Sender<Done>,
+) {
+    let mut compressor = None;
+    for Job { seq, chunk } in jobs {
+        let end = chunk.offset + chunk.len;
+        let step = match chunk.payload {
+            Payload::Zero => Ok(Some(Done::Entry {
+                seq,
+                end,
+                digest: Digest::ZERO,
+                plain_len: chunk.len,
+                stored: None,
+            })),
+            Payload::Data(bytes) => {
+                let digest = store.hasher().digest(&bytes);
+                let plain_len = bytes.len() as u64;
+                match present_and_kept(store, &digest, started) {
+                    Ok(true) => Ok(Some(Done::Entry {
+                        seq,
+                        end,
+                        digest,
+                        plain_len,
+                        stored: None,
+                    })),
+                    Ok(false) => store
+                        .codec()
+                        .encode(&digest, &bytes, &mut compressor)
+                        .and_then(|blob| {
+                            drop(bytes);
+                            up.send(Upload {
+                                seq,
+                                end,
+                                digest,
+                                plain_len,
+                                blob,
+                            })
+                            .map(|()| None)
+                            .map_err(|_| Error::Pipeline("uploaders stopped"))
+                        }),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        let sent = match step {
+            Ok(Some(done)) => res.send(done),
+            Ok(None) => Ok(()),
+            Err(e) => {
+                let _ = res.send(Done::Failed(e));
+                return;
+            }
+        };
+        if sent.is_err() {
+            return;
+        }
+    }
+}
+
+fn uploader(store: &ChunkStore, ups: Receiver<Upload>, res: Sender<Done>) {
+    for Upload {
+        seq,
+        end,
+        digest,
+        plain_len,
+        blob,
+    } in ups
+    {
+        let done = match store.backend().put_blob(&digest, &blob) {
+            Ok(PutOutcome::Stored) => Done::Entry {
+                seq,
+                end,
+                digest,
+                plain_len,
+                stored: Some(blob.len() as u64),
+            },
+            Ok(PutOutcome::AlreadyPresent) => Done::Entry {
+                seq,
+                end,
+                digest,
+                plain_len,
+                stored: None,
+            },
+            Err(e) => Done::Failed(e),
+        };
+        let failed = matches!(done, Done::Failed(_));
+        if res.send(done).is_err() || failed {
+            return;
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! One conformance suite for the `ChunkBackend` trait, run against every implementation.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use stencil_chunks::backend::{ChunkBackend, Namespace, PutOutcome};
+use stencil_chunks::{ChunkHasher, Digest, Error};
+
+fn digest(n: u8) -> Digest {
+    ChunkHasher::plain().digest(&[n])
+}
+
+fn conformance(b: Arc<dyn ChunkBackend>) {
+    // Blobs: put-if-absent never overwrites.
+    let (d1, d2, d3) = (digest(1), digest(2), digest(3));
+    assert!(matches!(b.get_blob(&d1), Err(Error::MissingChunk { .. })));
+    assert!(!b.touch_blob(&d1).expect("touch absent"));
+    assert_eq!(b.blob_modified(&d1).expect("stat"), None);
+    assert_eq!(b.put_blob(&d1, b"first").expect("put"), PutOutcome::Stored);
+    assert_eq!(
+        b.put_blob(&d1, b"second").expect("put again"),
+        PutOutcome::AlreadyPresent
+    );
+    assert_eq!(b.get_blob(&d1).expect("get"), b"first");
+    b.put_blob(&d2, b"two").expect("put d2");
+    b.sync().expect("sync");
+
+    // Touch refreshes the modified time.
+    let before = b.blob_modified(&d1).expect("stat").expect("present");
+    std::thread::sleep(Duration::from_millis(20));
+    assert!(b.touch_blob(&d1).expect("touch"));
+    let after = b.blob_modified(&d1).expect("stat").expect("present");
+    assert!(after > before, "{after:?} > {before:?}");
+    assert!(after <= SystemTime::now() + Duration::from_secs(1));
+
+    // Batch missing query keeps input order.
+    assert_eq!(b.missing(&[d3, d1, d2, d3]).expect("missing"), vec![d3, d3]);
+
+    // Listing.
+    let mut listed = HashSet::new();
+    b.list_blobs(&mut |info| {
+        assert!(info.size > 0);
+        listed.insert(info.digest);
+        Ok(())
+    })
+    .expect("list");
+    assert_eq!(listed, HashSet::from([d1, d2]));
+
+    // Delete is idempotent.
+    b.delete_blob(&d2).expect("delete");
+    b.delete_blob(&d2).expect("delete again");
+    assert_eq!(b.missing(&[d2]).expect("missing"), vec![d2]);
+
+    // Named objects in separate namespaces.
+    for ns in [Namespace::Index, Namespace::Session] {
+        assert_eq!(b.get_object(ns, "a.b-c_1").expect("get"), None);
+        b.put_object(ns, "a.b-c_1", b"v1").expect("put");
+        b.put_object(ns, "a.b-c_1", b"v2").expect("replace");
+        b.put_object(ns, "other", b"x").expect("put other");
+        assert_eq!(
+            b.get_object(ns, "a.b-c_1").expect("get"),
+            Some(b"v2".to_vec())
+        );
+        assert_eq!(
+            b.list_objects(ns).expect("list"),
+            vec!["a.b-c_1".to_string(), "other".to_string()]
+        );
+        b.delete_object(ns, "other").expect("delete");
+        b.delete_object(ns, "other").expect("delete again");
+        assert_eq!(
+            b.list_objects(ns).expect("list"),
+            vec!["a.b-c_1".to_string()]
+        );
+    }
+    for bad in ["", "../x", "a/b", ".hidden", "sp ace"] {
+        assert!(
+            matches!(
+                b.put_object(Namespace::Index, bad, b"x"),
+                Err(Error::InvalidArgument(_))
+            ),
+            "{bad:?}"
+        );
+    }
+
+    // Blobs and objects do not see each other.
+    let mut n = 0;
+    b.list_blobs(&mut |_| {
+        n += 1;
+        Ok(())
+    })
+    .expect("list");
+    assert_eq!(n, 1);
+}
+
+fn concurrent_puts_of_one_digest_agree(b: Arc<dyn ChunkBackend>) {
+    let d = digest(9);
+    let outcomes: Vec<PutOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| b.put_blob(&d, b"same bytes").expect("put")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("join"))
+            .collect()
+    });
+    assert!(outcomes.contains(&PutOutcome::Stored));
+    assert_eq!(b.get_blob(&d).expect("get"), b"same bytes");
+}
+
+#[test]
+fn local_backend_conforms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    conformance(common::local(&dir));
+    concurrent_puts_of_one_digest_agree(common::local(&dir));
+}
+
+#[test]
+fn object_store_backend_conforms() {
+    conformance(common::memory());
+    concurrent_puts_of_one_digest_agree(common::memory());
+}
+
+#[test]
+fn local_backend_creates_prefix_directories_lazily_and_leaves_no_temp_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = common::local(&dir);
+    let root = dir.path().join("store");
+    assert_eq!(
+        std::fs::read_dir(root.join("chunks")).expect("ls").count(),
+        0
+    );
+    let d = digest(1);
+    b.put_blob(&d, b"x").expect("put");
+    let hex = d.to_hex();
+    assert!(root.join("chunks").join(&hex[..4]).join(&hex).is_file());
+    assert_eq!(
+        std::fs::read_dir(root.join("chunks")).expect("ls").count(),
+        1
+    );
+    assert_eq!(std::fs::read_dir(root.join("tmp")).expect("ls").count(), 0);
+}
