@@ -8,6 +8,11 @@ use serde_json::Value;
 use stencil_cli::client::Client;
 use stencil_server::config::Config;
 
+// Request handling allocates many small short-lived objects (parameter maps, views); mimalloc
+// serves them with less lock traffic than glibc malloc under concurrent requests.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "stencil",

@@ -83,6 +83,7 @@ async fn ids(store: &MetaStore, q: &ImageQuery) -> Vec<String> {
 pub async fn run(store: &MetaStore) {
     round_trip_and_conflict(store).await;
     listing_filters_and_paging(store).await;
+    counts_follow_writes(store).await;
     visibility_rules(store).await;
     catalog_sync_replaces_only_its_kind(store).await;
 }
@@ -283,6 +284,34 @@ async fn listing_filters_and_paging(store: &MetaStore) {
         store.list_images(&q).await.unwrap().total,
         3,
         "creation time bounds are inclusive"
+    );
+}
+
+async fn counts_follow_writes(store: &MetaStore) {
+    let r = "r-count";
+    let q = ImageQuery::new(r, own("111"));
+    assert_eq!(store.list_images(&q).await.unwrap().total, 0);
+    let mut img = sample_image(r, "111", "first", 0);
+    store.insert_image(&img).await.unwrap();
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        1,
+        "a repeated listing sees the insert"
+    );
+    img.status = ImageStatus::Deprecated;
+    store.update_image(&img).await.unwrap();
+    assert_eq!(
+        store.list_images(&q).await.unwrap().total,
+        0,
+        "and the update"
+    );
+    store.delete_image(r, img.id.as_str()).await.unwrap();
+    let mut all = ImageQuery::new(r, own("111"));
+    all.filter.statuses = StatusFilter::All;
+    assert_eq!(
+        store.list_images(&all).await.unwrap().total,
+        0,
+        "and the delete"
     );
 }
 

@@ -140,8 +140,10 @@ impl Pool {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // Each SQLite connection is a thread; past four, on two cores, the hand-offs cost
+            // more than the parallel reads gain (bench/describe_images).
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(4)
                 .connect_with(opts)
                 .await
                 .map_err(backend_err)?;

@@ -6,7 +6,6 @@ use stencil_domain::{Image, ImageKind};
 use crate::MetaError;
 use crate::db::{Arg, Pool, Tx};
 use crate::query::ImageQuery;
-use crate::store::Page;
 
 const INSERT: &str = "INSERT INTO images (region, id, kind, owner, name, family, status, created_at, \
      architecture, os_type, boot_mode, nvme_support, is_public, io_optimized, cloudinit, usage, \
@@ -139,30 +138,32 @@ pub(crate) async fn get(pool: &Pool, region: &str, id: &str) -> Result<Option<Im
     rows.first().map(|r| decode(&r.text(0)?)).transpose()
 }
 
-pub(crate) async fn list(pool: &Pool, q: &ImageQuery) -> Result<Page<Image>, MetaError> {
-    let (clause, args) = q.where_clause();
-    let count_sql = format!("SELECT COUNT(*) FROM images i WHERE {clause}");
+pub(crate) async fn count(pool: &Pool, clause: &str, args: &[Arg]) -> Result<u64, MetaError> {
+    let sql = format!("SELECT COUNT(*) FROM images i WHERE {clause}");
     let total = pool
-        .fetch(&count_sql, &args)
+        .fetch(&sql, args)
         .await?
         .first()
         .map(|r| r.i64(0))
         .transpose()?
         .unwrap_or(0);
-    let mut page_args = args;
-    page_args.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
-    page_args.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
-    let page_sql = format!(
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+pub(crate) async fn page(
+    pool: &Pool,
+    clause: &str,
+    mut args: Vec<Arg>,
+    q: &ImageQuery,
+) -> Result<Vec<Image>, MetaError> {
+    args.push(i64::try_from(q.limit).unwrap_or(i64::MAX).into());
+    args.push(i64::try_from(q.offset).unwrap_or(i64::MAX).into());
+    let sql = format!(
         "SELECT i.doc FROM images i WHERE {clause} ORDER BY i.created_at DESC, i.id ASC LIMIT ? OFFSET ?"
     );
-    let items = pool
-        .fetch(&page_sql, &page_args)
+    pool.fetch(&sql, &args)
         .await?
         .iter()
         .map(|r| decode(&r.text(0)?))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        total: u64::try_from(total).unwrap_or(0),
-        items,
-    })
+        .collect()
 }

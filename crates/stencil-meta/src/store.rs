@@ -1,5 +1,9 @@
 //! The repository: one `MetaStore` over either backend.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
 use stencil_domain::{Image, ImageKind};
 
 use crate::MetaError;
@@ -20,13 +24,56 @@ pub struct Page<T> {
 pub struct MetaStore {
     pub(crate) pool: Pool,
     backend: Backend,
+    counts: Arc<CountCache>,
+}
+
+/// Most listing counts remembered at once.
+const COUNT_CACHE_ENTRIES: usize = 1024;
+
+/// `TotalCount`s of recent listings, valid while no image was written. Counting is the costly
+/// half of a listing (it walks every match, not one page), and clients poll the same filters
+/// (Terraform and Packer wait on DescribeImages). Every image write through this store bumps
+/// the generation, which invalidates all entries. Only for SQLite, where this process is the
+/// only writer; with PostgreSQL other nodes write too, so nothing is cached.
+#[derive(Debug, Default)]
+struct CountCache {
+    generation: AtomicU64,
+    totals: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+impl CountCache {
+    fn get(&self, key: &str) -> (u64, Option<u64>) {
+        let generation = self.generation.load(Ordering::Acquire);
+        let totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = totals
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, t)| *t);
+        (generation, hit)
+    }
+
+    fn put(&self, key: String, generation: u64, total: u64) {
+        let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        if totals.len() >= COUNT_CACHE_ENTRIES {
+            totals.clear();
+        }
+        totals.insert(key, (generation, total));
+    }
+
+    fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 impl MetaStore {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the schema up to date.
     pub async fn open(url: &str) -> Result<Self, MetaError> {
         let (pool, backend) = Pool::open(url).await?;
-        Ok(MetaStore { pool, backend })
+        Ok(MetaStore {
+            pool,
+            backend,
+            counts: Arc::default(),
+        })
     }
 
     /// Which backend this store runs on.
@@ -43,7 +90,9 @@ impl MetaStore {
     pub async fn insert_image(&self, image: &Image) -> Result<(), MetaError> {
         let mut tx = self.pool.begin().await?;
         crate::images::insert(&mut tx, image).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.counts.invalidate();
+        Ok(())
     }
 
     /// Replaces a stored image record (same region and ID) with `image`.
@@ -51,7 +100,9 @@ impl MetaStore {
         let mut tx = self.pool.begin().await?;
         crate::images::delete(&mut tx, &image.region, image.id.as_str()).await?;
         crate::images::insert(&mut tx, image).await?;
-        tx.commit().await
+        tx.commit().await?;
+        self.counts.invalidate();
+        Ok(())
     }
 
     /// Reads one image.
@@ -64,12 +115,30 @@ impl MetaStore {
         let mut tx = self.pool.begin().await?;
         let existed = crate::images::delete(&mut tx, region, id).await?;
         tx.commit().await?;
+        self.counts.invalidate();
         Ok(existed)
     }
 
     /// Lists images matching `query`, newest first.
     pub async fn list_images(&self, query: &ImageQuery) -> Result<Page<Image>, MetaError> {
-        crate::images::list(&self.pool, query).await
+        let (clause, args) = query.where_clause();
+        let key = format!("{clause}\u{0}{args:?}");
+        let (generation, cached) = match self.backend {
+            Backend::Sqlite => self.counts.get(&key),
+            Backend::Postgres => (0, None),
+        };
+        let total = match cached {
+            Some(total) => total,
+            None => {
+                let total = crate::images::count(&self.pool, &clause, &args).await?;
+                if self.backend == Backend::Sqlite {
+                    self.counts.put(key, generation, total);
+                }
+                total
+            }
+        };
+        let items = crate::images::page(&self.pool, &clause, args, query).await?;
+        Ok(Page { total, items })
     }
 
     /// Makes the stored images of `kind` exactly `images` (the catalog at start-up): inserts
@@ -86,7 +155,9 @@ impl MetaStore {
             }
             crate::images::insert(&mut tx, image).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.counts.invalidate();
+        Ok(())
     }
 
     /// Whether an image with this name exists for the owner in the region.

@@ -9,6 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use stencil_cli::client::Client;
 
+// The same allocator as the server, so the load generator takes as little of the shared
+// CPUs as it can.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();

@@ -9,7 +9,7 @@ use stencil_domain::{Architecture, Image, ImageOwnerAlias, Support};
 
 /// Formats a time as the API does: ISO 8601 UTC to the second.
 pub(crate) fn api_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// One `DiskDeviceMapping` element.

@@ -25,6 +25,9 @@ CREATE TABLE images (
 -- Covers the common listing filters so counts read the index only.
 CREATE INDEX images_by_owner ON images (region, kind, owner, status, os_type, architecture, created_at);
 CREATE INDEX images_by_kind ON images (region, kind, status, created_at);
+-- Pages of one owner's images come out in listing order (newest first, ID as tie-break)
+-- straight from this index, so LIMIT stops early.
+CREATE INDEX images_by_owner_order ON images (region, kind, owner, status, created_at DESC, id);
 CREATE INDEX images_by_family ON images (region, family, created_at);
 CREATE INDEX images_by_name ON images (region, owner, name);
 
