@@ -14,7 +14,9 @@ use stencil_cli::client::Client;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
+// One thread: the clients wait on the network, and a second runtime thread would only add
+// wake-ups on the two cores the server needs.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 7 {
