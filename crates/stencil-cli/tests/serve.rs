@@ -7,8 +7,20 @@ use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_stencil");
 
+/// A server process that is killed if the test fails before stopping it.
+struct Server(Option<Child>);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `stencil serve` and returns the child and the stdout lines up to the regions line.
-fn serve(data_dir: &std::path::Path) -> (Child, Vec<String>) {
+fn serve(data_dir: &std::path::Path) -> (Server, Vec<String>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -30,7 +42,7 @@ fn serve(data_dir: &std::path::Path) -> (Child, Vec<String>) {
             break;
         }
     }
-    (child, lines)
+    (Server(Some(child)), lines)
 }
 
 fn endpoint(lines: &[String]) -> String {
@@ -42,7 +54,8 @@ fn endpoint(lines: &[String]) -> String {
         .to_string()
 }
 
-fn sigterm_and_wait(mut child: Child) {
+fn sigterm_and_wait(mut server: Server) {
+    let mut child = server.0.take().expect("running");
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")
