@@ -24,6 +24,7 @@ use crate::backend::PutOutcome;
 use crate::chunker::{Payload, RawChunk, chunk_source};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::hinted::chunk_source_hinted;
 use crate::index::{Index, IndexEntry, bitmap_from_extents};
 use crate::segment::{Sink, chunk_parallel};
 use crate::source::{GuestSource, normalize_extents};
@@ -52,6 +53,8 @@ type Seq = (usize, u64);
 struct Job {
     seq: Seq,
     chunk: RawChunk,
+    /// The digest, when the chunker already computed it (hinted chunks).
+    known: Option<Digest>,
 }
 
 struct Upload {
@@ -81,6 +84,7 @@ pub(crate) fn import(
     store: &ChunkStore,
     src: &dyn GuestSource,
     started: SystemTime,
+    hint: Option<&Index>,
 ) -> Result<(Index, ImportStats)> {
     let config = store.config();
     let virtual_size = src.virtual_size();
@@ -109,7 +113,27 @@ pub(crate) fn import(
                 jobs: job_tx,
                 res: res.clone(),
             };
-            let result = if chunk_threads > 1 {
+            let result = if let Some(hint) = hint {
+                let mut n = 0;
+                chunk_source_hinted(
+                    src,
+                    params,
+                    ext,
+                    hint,
+                    store.hasher(),
+                    &mut |chunk, known| {
+                        n += 1;
+                        sink.jobs
+                            .send(Job {
+                                seq: (0, n - 1),
+                                chunk,
+                                known,
+                            })
+                            .map_err(|_| Error::Pipeline("import workers stopped"))
+                    },
+                )
+                .and_then(|()| sink.finish(0, n))
+            } else if chunk_threads > 1 {
                 chunk_parallel(src, params, ext, chunk_threads, &sink)
             } else {
                 let mut n = 0;
@@ -203,6 +227,7 @@ impl Sink for ChannelSink {
             .send(Job {
                 seq: (item, idx),
                 chunk,
+                known: None,
             })
             .map_err(|_| Error::Pipeline("import workers stopped"))
     }
@@ -232,7 +257,7 @@ fn worker(
     res: Sender<Done>,
 ) {
     let mut compressor = None;
-    for Job { seq, chunk } in jobs {
+    for Job { seq, chunk, known } in jobs {
         let end = chunk.offset + chunk.len;
         let step = match chunk.payload {
             Payload::Zero => Ok(Some(Done::Entry {
@@ -243,7 +268,7 @@ fn worker(
                 stored: None,
             })),
             Payload::Data(bytes) => {
-                let digest = store.hasher().digest(&bytes);
+                let digest = known.unwrap_or_else(|| store.hasher().digest(&bytes));
                 let plain_len = bytes.len() as u64;
                 match present_and_kept(store, &digest, started) {
                     Ok(true) => Ok(Some(Done::Entry {

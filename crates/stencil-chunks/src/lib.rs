@@ -50,6 +50,7 @@ pub mod chunker;
 pub mod digest;
 pub mod error;
 pub mod gc;
+mod hinted;
 mod import;
 pub mod index;
 pub mod read;

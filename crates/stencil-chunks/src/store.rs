@@ -211,7 +211,19 @@ impl WriteSession {
 
     /// Imports a guest disk: chunks go to the store now; the returned index is not committed.
     pub fn import(&self, src: &dyn GuestSource) -> Result<(Index, ImportStats)> {
-        import(&self.store, src, self.started)
+        import(&self.store, src, self.started, None)
+    }
+
+    /// Like [`WriteSession::import`], taking the cuts of `hint` (an index of an earlier
+    /// version of the same disk) wherever the bytes still match it: content the store already
+    /// holds is then re-imported at hashing speed instead of chunking speed. The result is
+    /// correct for any hint.
+    pub fn import_with_hint(
+        &self,
+        src: &dyn GuestSource,
+        hint: &Index,
+    ) -> Result<(Index, ImportStats)> {
+        import(&self.store, src, self.started, Some(hint))
     }
 
     /// Commits an index under `name`: checks that every chunk it names is stored, makes the

@@ -2,7 +2,8 @@
 //! reading images with `stencil_formats::open`. Prints one `key=value` line per run.
 //!
 //! ```text
-//! chunks_bench import STORE_DIR IMAGE NAME [--fixed]   import IMAGE (raw, qcow2, …) and commit NAME
+//! chunks_bench import STORE_DIR IMAGE NAME [--fixed] [--hint INDEX]   import IMAGE (raw, qcow2, …) and
+//!     commit NAME; with --hint, take the cuts of an earlier index where the bytes still match
 //! chunks_bench export STORE_DIR NAME OUT.raw           export NAME as a sparse raw file (+ fsync)
 //! chunks_bench sparse STORE_DIR VSIZE_GIB DATA_GIB      import a synthetic sparse disk (RSS test)
 //! ```
@@ -133,10 +134,13 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn import(store: &ChunkStore, src: &dyn GuestSource, name: &str) -> Result<()> {
+fn import(store: &ChunkStore, src: &dyn GuestSource, name: &str, hint: Option<&str>) -> Result<()> {
     let t = Instant::now();
     let session = store.begin_session()?;
-    let (index, stats) = session.import(src)?;
+    let (index, stats) = match hint {
+        Some(h) => session.import_with_hint(src, &store.load_index(h)?)?,
+        None => session.import(src)?,
+    };
     let imported = t.elapsed().as_secs_f64();
     session.commit(name, &index)?;
     session.finish()?;
@@ -191,13 +195,14 @@ fn main() -> Result<()> {
             let store = store(Path::new(dir), rest.contains(&"--fixed"))?;
             let file = File::open(image).map_err(|e| format!("open {image}: {e}"))?;
             let reader = stencil_formats::open(file, None, Path::new(image))?;
-            import(&store, &FormatSource(reader), name)
+            let hint = rest.iter().position(|a| *a == "--hint").and_then(|i| rest.get(i + 1)).copied();
+            import(&store, &FormatSource(reader), name, hint)
         }
         ["export", dir, name, out] => export(&store(Path::new(dir), false)?, name, Path::new(out)),
         ["sparse", dir, vsize_gib, data_gib] => {
             let src = SyntheticSparse::new(vsize_gib.parse::<u64>()? << 30, data_gib.parse::<u64>()? << 30);
-            import(&store(Path::new(dir), false)?, &src, "sparse")
+            import(&store(Path::new(dir), false)?, &src, "sparse", None)
         }
-        _ => Err("usage: chunks_bench import STORE IMAGE NAME [--fixed] | export STORE NAME OUT | sparse STORE VSIZE_GIB DATA_GIB".into()),
+        _ => Err("usage: chunks_bench import STORE IMAGE NAME [--fixed] [--hint INDEX] | export STORE NAME OUT | sparse STORE VSIZE_GIB DATA_GIB".into()),
     }
 }
