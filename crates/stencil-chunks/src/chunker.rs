@@ -95,14 +95,23 @@ pub(crate) fn regions(extents: &[Extent]) -> Vec<(u64, u64, bool)> {
 }
 
 /// Reads guest ranges, filling non-data extents with zeros instead of reading them.
-struct Filler<'a> {
+pub(crate) struct Filler<'a> {
     src: &'a dyn GuestSource,
     extents: &'a [Extent],
     cursor: usize,
 }
 
-impl Filler<'_> {
-    fn fill(&mut self, dst: &mut [u8], offset: u64) -> Result<()> {
+impl<'a> Filler<'a> {
+    /// A filler over `src` whose map is `extents` (normalised, covering the disk).
+    pub(crate) fn new(src: &'a dyn GuestSource, extents: &'a [Extent]) -> Self {
+        Filler {
+            src,
+            extents,
+            cursor: 0,
+        }
+    }
+
+    pub(crate) fn fill(&mut self, dst: &mut [u8], offset: u64) -> Result<()> {
         while self.cursor > 0 && self.extents[self.cursor].offset > offset {
             self.cursor -= 1;
         }

@@ -9,11 +9,11 @@
 //! Any hint gives a correct index: a chunk is only ever taken for the bytes that are there.
 //! A good hint gives the cuts CDC would give (they were CDC's cuts over the same bytes).
 
-use crate::chunker::{Cutter, Payload, RawChunk, regions};
+use crate::chunker::{Cutter, Filler, Payload, RawChunk, regions};
 use crate::digest::{ChunkHasher, Digest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::{ChunkerParams, Index};
-use crate::source::{Extent, ExtentKind, GuestSource};
+use crate::source::{Extent, GuestSource};
 
 /// Like [`crate::chunker::chunk_source`], taking the cuts of `hint` wherever they still hold.
 pub(crate) fn chunk_source_hinted(
@@ -117,9 +117,10 @@ fn read_and_digest(
 ) -> Result<Vec<(Vec<u8>, Digest)>> {
     let one = |part: &[(u64, u64, Digest)]| -> Result<Vec<(Vec<u8>, Digest)>> {
         let mut out = Vec::with_capacity(part.len());
+        let mut filler = Filler::new(src, extents);
         for &(s, e, _) in part {
             let mut buf = vec![0u8; (e - s) as usize];
-            read_guest(src, extents, &mut buf, s)?;
+            filler.fill(&mut buf, s)?;
             let digest = hasher.digest(&buf);
             out.push((buf, digest));
         }
@@ -137,34 +138,4 @@ fn read_and_digest(
         out.extend(rest);
         Ok(out)
     })
-}
-
-/// Reads guest bytes, zeros for non-data extents.
-fn read_guest(
-    src: &dyn GuestSource,
-    extents: &[Extent],
-    dst: &mut [u8],
-    offset: u64,
-) -> Result<()> {
-    let mut i = extents.partition_point(|e| e.end() <= offset);
-    let mut done = 0usize;
-    while done < dst.len() {
-        let pos = offset + done as u64;
-        let e = extents
-            .get(i)
-            .ok_or(Error::Pipeline("read past the allocation map"))?;
-        let n = ((e.end() - pos) as usize).min(dst.len() - done);
-        let part = &mut dst[done..done + n];
-        if e.kind == ExtentKind::Data {
-            src.read_at(part, pos).map_err(|source| Error::Source {
-                offset: pos,
-                source,
-            })?;
-        } else {
-            part.fill(0);
-        }
-        done += n;
-        i += 1;
-    }
-    Ok(())
 }
