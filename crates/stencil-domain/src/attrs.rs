@@ -265,3 +265,93 @@ mod tests {
         assert!(Platform::parse("Other Windows", true).is_some());
     }
 }
+
+string_enum!(
+    /// What a durable task does. `DescribeTasks` shows the first two; the others are internal
+    /// work that the API reports through the image's status instead.
+    TaskAction {
+        /// `ImportImage`: bytes from a bucket into the chunk store.
+        ImportImage => "ImportImage",
+        /// `ExportImage`: bytes from the chunk store into a bucket.
+        ExportImage => "ExportImage",
+        /// `CreateImage` from snapshots: checks every chunk is present, then makes it Available.
+        CreateImage => "CreateImage",
+        /// Storing the bytes of a public catalog image at first start.
+        PublicImage => "PublicImage",
+    }
+);
+
+impl TaskAction {
+    /// Whether `DescribeTasks` lists tasks of this action.
+    pub fn is_listed(self) -> bool {
+        matches!(self, TaskAction::ImportImage | TaskAction::ExportImage)
+    }
+}
+
+string_enum!(
+    /// Where a task is. `Waiting` tasks queue behind a concurrency limit.
+    TaskStatus {
+        /// Queued.
+        Waiting => "Waiting",
+        /// Running (or about to resume after a restart).
+        Processing => "Processing",
+        /// Done.
+        Finished => "Finished",
+        /// Ended with an error; the task says which.
+        Failed => "Failed",
+        /// Cancelled by `CancelTask`.
+        Cancelled => "Cancelled",
+    }
+);
+
+impl TaskStatus {
+    /// Whether the task has ended.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Finished | TaskStatus::Failed | TaskStatus::Cancelled
+        )
+    }
+}
+
+string_enum!(
+    /// Snapshot status as `DescribeSnapshots` reports it.
+    SnapshotStatus {
+        /// Being created.
+        Progressing => "progressing",
+        /// Complete.
+        Accomplished => "accomplished",
+        /// Creation failed.
+        Failed => "failed",
+    }
+);
+
+string_enum!(
+    /// `ExportImage` `ImageFormat`.
+    ExportFormat {
+        /// Plain bytes (the default).
+        Raw => "raw",
+        /// Dynamic VHD.
+        Vhd => "vhd",
+        /// qcow2 v3.
+        Qcow2 => "qcow2",
+        /// streamOptimized VMDK.
+        Vmdk => "vmdk",
+        /// Dynamic VDI.
+        Vdi => "vdi",
+    }
+);
+
+string_enum!(
+    /// `ImportImage` `DiskDeviceMapping.N.Format`.
+    ImportFormat {
+        /// Plain bytes.
+        Raw => "RAW",
+        /// VHD fixed or dynamic.
+        Vhd => "VHD",
+        /// qcow2 v2 or v3.
+        Qcow2 => "QCOW2",
+        /// monolithicSparse or streamOptimized VMDK.
+        Vmdk => "VMDK",
+    }
+);

@@ -3,6 +3,49 @@
 //! The services return these; `stencil-ecs` maps each variant to an ECS code and HTTP status in
 //! one exhaustive `match`, so adding a variant does not compile until someone chooses its code.
 
+use crate::quota::QuotaKind;
+
+/// What an image is busy with, which blocks deleting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// An import task runs.
+    Importing,
+    /// An export task runs.
+    Exporting,
+    /// A copy runs.
+    Copying,
+    /// The image is still being created.
+    Creating,
+}
+
+/// Why an image cannot be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportRefusal {
+    /// Derived from a marketplace image.
+    Marketplace,
+    /// Encrypted.
+    Encrypted,
+    /// Published as a community image.
+    Community,
+    /// More data disks than an export takes.
+    TooManyDisks,
+}
+
+/// A CreateImage disk mapping that cannot work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingProblem {
+    /// No disk is the system disk, or more than one is.
+    SystemDiskCount,
+    /// A device name is not `/dev/xvda`…`/dev/xvdz`.
+    DeviceMalformed,
+    /// Two disks name the same device.
+    DeviceInUse,
+    /// A size is smaller than its snapshot or out of range.
+    Size,
+    /// More than 16 data disks.
+    TooManyDataDisks,
+}
+
 /// A rule of the image service was violated by a request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DomainError {
@@ -25,6 +68,86 @@ pub enum DomainError {
     /// The image is not in a status that allows the operation.
     #[error("The specified image {image} is {status}, not available")]
     ImageNotAvailable { image: String, status: String },
+    /// No such snapshot, or not the caller's.
+    #[error("The specified SnapshotId {0:?} does not exist")]
+    SnapshotNotFound(String),
+    /// The snapshot is still being created (or failed).
+    #[error("The specified snapshot {0:?} is not ready")]
+    SnapshotNotReady(String),
+    /// The snapshot backs images and cannot be deleted.
+    #[error("The snapshot {snapshot} has been used to create user defined image(s): {images}")]
+    SnapshotCreatedImage { snapshot: String, images: String },
+    /// No such task, or not the caller's.
+    #[error("The specified TaskId {0:?} does not exist")]
+    TaskNotFound(String),
+    /// The task's action cannot be cancelled.
+    #[error("The task {task} ({action}) cannot be cancelled")]
+    TaskNotCancellable { task: String, action: String },
+    /// The task has already ended.
+    #[error("The task {task} is {status} and cannot be cancelled")]
+    TaskEnded { task: String, status: String },
+    /// No bucket of that name is configured.
+    #[error("The specified OSS bucket {0:?} does not exist in this region")]
+    BucketNotFound(String),
+    /// The bucket exists in another region.
+    #[error("The specified OSS bucket {bucket:?} is in region {bucket_region}, not {region}")]
+    BucketOtherRegion {
+        bucket: String,
+        bucket_region: String,
+        region: String,
+    },
+    /// No such object in the bucket.
+    #[error("The specified OSS object {object:?} does not exist in bucket {bucket:?}")]
+    ObjectNotFound { bucket: String, object: String },
+    /// The object is empty.
+    #[error("The specified OSS object {object:?} in bucket {bucket:?} is empty (0 bytes)")]
+    ObjectEmpty { bucket: String, object: String },
+    /// The account already has an image of that name in the region.
+    #[error("The specified Image name {0:?} has already bean used")]
+    ImageNameTaken(String),
+    /// A quota is used up.
+    #[error("The quota {kind:?} is exceeded (limit {limit})")]
+    QuotaExceeded { kind: QuotaKind, limit: u64 },
+    /// The image is busy.
+    #[error("The specified image {image} is busy: {busy:?}")]
+    ImageBusy { image: String, busy: Busy },
+    /// The image is shared with other accounts.
+    #[error("The specified image {0} is shared with other accounts; unshare it first")]
+    ImageShared(String),
+    /// The image is published as a community image.
+    #[error("The specified image {0} is published as a community image; unpublish it first")]
+    ImageIsPublic(String),
+    /// Instances use the image.
+    #[error("The specified image {0} has been used to create instances; use Force to delete it")]
+    ImageInUse(String),
+    /// ModifyImageAttribute cannot move the image to this status from where it is.
+    #[error("The image {image} is {from} and cannot become {to}")]
+    StatusTransition {
+        image: String,
+        from: String,
+        to: String,
+    },
+    /// ImdsSupport cannot go from v2 back to v1.
+    #[error("The ImdsSupport of image {0} is v2 and cannot be changed back to v1")]
+    ImdsDowngrade(String),
+    /// BootMode cannot change while instances use the image.
+    #[error("The BootMode of image {0} cannot change while instances use it")]
+    BootModeInUse(String),
+    /// The image cannot be exported.
+    #[error("The image {image} cannot be exported: {reason:?}")]
+    ExportRefused { image: String, reason: ExportRefusal },
+    /// A ClientToken was used before with other parameters.
+    #[error("The ClientToken {0:?} was used in a previous request with other parameters")]
+    IdempotencyMismatch(String),
+    /// A CreateImage disk mapping cannot work.
+    #[error("{message}")]
+    InvalidMapping {
+        problem: MappingProblem,
+        message: String,
+    },
+    /// An image of the marketplace or the public catalog cannot be changed by an account.
+    #[error("The image {0} is not a custom image of this account")]
+    NotCustomImage(String),
     /// A metadata store failure the caller cannot fix.
     #[error("Internal error: {0}")]
     Internal(String),

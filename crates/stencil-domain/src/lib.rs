@@ -12,13 +12,19 @@ pub mod filter;
 pub mod ids;
 pub mod image;
 pub mod names;
+pub mod quota;
+pub mod snapshot;
 pub mod status;
+pub mod task;
 
 pub use attrs::{
-    ActionType, Architecture, BootMode, ImageOwnerAlias, ImdsSupport, OsType, Platform, Support,
-    Usage,
+    ActionType, Architecture, BootMode, ExportFormat, ImageOwnerAlias, ImdsSupport, ImportFormat,
+    OsType, Platform, SnapshotStatus, Support, TaskAction, TaskStatus, Usage,
 };
-pub use error::DomainError;
+pub use error::{Busy, DomainError, ExportRefusal, MappingProblem};
+pub use quota::{QuotaKind, Quotas};
+pub use snapshot::Snapshot;
+pub use task::{RelatedItem, Task, TaskFailure};
 pub use filter::{ImageFilter, TraitCombo};
 pub use ids::{AccountId, DiskId, ImageId, InstanceId, SnapshotId, TaskId};
 pub use image::{DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, Tag};
