@@ -355,3 +355,27 @@ string_enum!(
         Vmdk => "VMDK",
     }
 );
+
+string_enum!(
+    /// What a snapshot is used by (`DescribeSnapshots` `Usage`).
+    SnapshotUsage {
+        /// Backs at least one image.
+        Image => "image",
+        /// Source of at least one disk.
+        Disk => "disk",
+        /// Both.
+        ImageDisk => "image_disk",
+        /// Neither.
+        None => "none",
+    }
+);
+
+string_enum!(
+    /// The `ResourceType` of the tag actions that Stencil implements.
+    TagResourceType {
+        /// Images.
+        Image => "image",
+        /// Snapshots.
+        Snapshot => "snapshot",
+    }
+);

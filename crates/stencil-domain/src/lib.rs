@@ -13,13 +13,15 @@ pub mod ids;
 pub mod image;
 pub mod names;
 pub mod quota;
+pub mod requests;
 pub mod snapshot;
 pub mod status;
 pub mod task;
 
 pub use attrs::{
     ActionType, Architecture, BootMode, ExportFormat, ImageOwnerAlias, ImdsSupport, ImportFormat,
-    OsType, Platform, SnapshotStatus, Support, TaskAction, TaskStatus, Usage,
+    OsType, Platform, SnapshotStatus, SnapshotUsage, Support, TagResourceType, TaskAction,
+    TaskStatus, Usage,
 };
 pub use error::{Busy, DomainError, ExportRefusal, MappingProblem};
 pub use quota::{QuotaKind, Quotas};
