@@ -11,6 +11,14 @@ use stencil_domain::{
 
 use crate::{ImageQuery, MetaError, MetaStore, Visibility};
 
+mod lifecycle;
+mod snapshots;
+mod tasks;
+mod visibility;
+
+pub use snapshots::sample_snapshot;
+pub use tasks::sample_task;
+
 /// A custom image owned by `owner` with sensible defaults, created `minute` minutes after
 /// 2026-01-01.
 pub fn sample_image(region: &str, owner: &str, name: &str, minute: i64) -> Image {
@@ -84,8 +92,20 @@ pub async fn run(store: &MetaStore) {
     round_trip_and_conflict(store).await;
     listing_filters_and_paging(store).await;
     counts_follow_writes(store).await;
-    visibility_rules(store).await;
-    catalog_sync_replaces_only_its_kind(store).await;
+    visibility::visibility_rules(store).await;
+    visibility::catalog_sync_replaces_only_its_kind(store).await;
+    tasks::tasks_round_trip_and_a_duplicate_id_conflicts(store).await;
+    tasks::task_listing_filters_and_pages_newest_first(store).await;
+    tasks::unfinished_tasks_are_waiting_or_processing_oldest_first(store).await;
+    tasks::task_counts_follow_owner_action_and_status(store).await;
+    snapshots::snapshots_round_trip_with_their_tags(store).await;
+    snapshots::snapshot_listing_filters_and_pages_newest_first(store).await;
+    snapshots::images_using_a_snapshot_are_found_in_every_region(store).await;
+    lifecycle::quota_counts_cover_custom_images_and_families(store).await;
+    lifecycle::client_tokens_are_written_once_per_key(store).await;
+    lifecycle::a_batch_commits_every_write_together(store).await;
+    lifecycle::a_batch_whose_last_write_conflicts_leaves_nothing_written(store).await;
+    lifecycle::tag_listing_returns_every_tag_of_matching_resources(store).await;
 }
 
 async fn round_trip_and_conflict(store: &MetaStore) {
@@ -312,90 +332,5 @@ async fn counts_follow_writes(store: &MetaStore) {
         store.list_images(&all).await.unwrap().total,
         0,
         "and the delete"
-    );
-}
-
-async fn visibility_rules(store: &MetaStore) {
-    let r = "r-vis";
-    let mine = sample_image(r, "111", "mine", 0);
-    let mut community = sample_image(r, "222", "community", 1);
-    community.is_public = true;
-    let theirs = sample_image(r, "222", "theirs", 2);
-    let mut public = sample_image(r, "111", "public", 3);
-    public.kind = ImageKind::Public;
-    public.owner = None;
-    for img in [&mine, &community, &theirs, &public] {
-        store.insert_image(img).await.unwrap();
-    }
-    let everything = Visibility {
-        system: true,
-        marketplace: true,
-        owned_by: AccountId::parse("111"),
-        shared_with: AccountId::parse("111"),
-        community_for: AccountId::parse("111"),
-    };
-    let mut q = ImageQuery::new(r, everything);
-    q.limit = 100;
-    let mut seen = ids(store, &q).await;
-    seen.sort();
-    let mut want = vec![
-        mine.id.to_string(),
-        community.id.to_string(),
-        public.id.to_string(),
-    ];
-    want.sort();
-    assert_eq!(seen, want, "another account's private image stays hidden");
-    let q = ImageQuery::new(
-        r,
-        Visibility {
-            system: true,
-            ..Visibility::default()
-        },
-    );
-    assert_eq!(
-        ids(store, &q).await,
-        vec![public.id.to_string()],
-        "system only"
-    );
-}
-
-async fn catalog_sync_replaces_only_its_kind(store: &MetaStore) {
-    let r = "r-cat";
-    let custom = sample_image(r, "111", "custom", 0);
-    store.insert_image(&custom).await.unwrap();
-    let mk = |name: &str| {
-        let mut i = sample_image(r, "111", name, 1);
-        i.kind = ImageKind::Public;
-        i.owner = None;
-        i
-    };
-    let (a, b) = (mk("a"), mk("b"));
-    store
-        .sync_catalog(ImageKind::Public, &[a.clone(), b.clone()])
-        .await
-        .unwrap();
-    store
-        .sync_catalog(ImageKind::Public, std::slice::from_ref(&b))
-        .await
-        .unwrap();
-    assert!(
-        store.get_image(r, a.id.as_str()).await.unwrap().is_none(),
-        "dropped entry removed"
-    );
-    assert!(store.get_image(r, b.id.as_str()).await.unwrap().is_some());
-    assert!(
-        store
-            .get_image(r, custom.id.as_str())
-            .await
-            .unwrap()
-            .is_some(),
-        "custom untouched"
-    );
-    assert!(
-        store
-            .sync_catalog(ImageKind::Public, std::slice::from_ref(&custom))
-            .await
-            .is_err(),
-        "kind checked"
     );
 }

@@ -49,6 +49,14 @@ impl From<Option<String>> for Arg {
     }
 }
 
+/// `LIMIT ? OFFSET ?` arguments, saturating at what SQL can take.
+pub(crate) fn limit_offset(limit: u64, offset: u64) -> [Arg; 2] {
+    [
+        Arg::I64(i64::try_from(limit).unwrap_or(i64::MAX)),
+        Arg::I64(i64::try_from(offset).unwrap_or(i64::MAX)),
+    ]
+}
+
 /// One result row, decoded by position.
 pub(crate) enum DbRow {
     Sqlite(SqliteRow),
@@ -194,6 +202,15 @@ impl Pool {
         }
     }
 
+    /// Runs a `SELECT COUNT(…)` and returns its single cell.
+    pub(crate) async fn count(&self, sql: &str, args: &[Arg]) -> Result<u64, MetaError> {
+        let n = match self.fetch(sql, args).await?.first() {
+            Some(row) => row.i64(0)?,
+            None => 0,
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub(crate) async fn begin(&self) -> Result<Tx, MetaError> {
         Ok(match self {
             Pool::Sqlite(p) => Tx::Sqlite(p.begin().await.map_err(backend_err)?),
@@ -226,29 +243,6 @@ impl Tx {
                     .await
                     .map_err(backend_err)?
                     .rows_affected())
-            }
-        }
-    }
-
-    pub(crate) async fn fetch(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<DbRow>, MetaError> {
-        match self {
-            Tx::Sqlite(t) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
-                Ok(q.fetch_all(&mut **t)
-                    .await
-                    .map_err(backend_err)?
-                    .into_iter()
-                    .map(DbRow::Sqlite)
-                    .collect())
-            }
-            Tx::Postgres(t) => {
-                let q = bind_all!(sqlx::query(AssertSqlSafe(numbered(sql))), args);
-                Ok(q.fetch_all(&mut **t)
-                    .await
-                    .map_err(backend_err)?
-                    .into_iter()
-                    .map(DbRow::Postgres)
-                    .collect())
             }
         }
     }

@@ -9,21 +9,11 @@ use crate::query::ImageQuery;
 
 const INSERT: &str = "INSERT INTO images (region, id, kind, owner, name, family, status, created_at, \
      architecture, os_type, boot_mode, nvme_support, is_public, io_optimized, cloudinit, usage, \
-     resource_group_id, online_features, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     resource_group_id, online_features, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT DO NOTHING";
 
+/// Inserts an image and its side rows; [`MetaError::Conflict`] if its region and ID exist.
 pub(crate) async fn insert(tx: &mut Tx, image: &Image) -> Result<(), MetaError> {
-    let exists = tx
-        .fetch(
-            "SELECT 1 FROM images WHERE region = ? AND id = ?",
-            &[image.region.as_str().into(), image.id.as_str().into()],
-        )
-        .await?;
-    if !exists.is_empty() {
-        return Err(MetaError::Conflict(format!(
-            "image {} exists in {}",
-            image.id, image.region
-        )));
-    }
     let doc = serde_json::to_string(image).map_err(|e| MetaError::Invalid(e.to_string()))?;
     let args: Vec<Arg> = vec![
         image.region.as_str().into(),
@@ -50,7 +40,12 @@ pub(crate) async fn insert(tx: &mut Tx, image: &Image) -> Result<(), MetaError> 
         online_features(image).into(),
         doc.into(),
     ];
-    tx.exec(INSERT, &args).await?;
+    if tx.exec(INSERT, &args).await? == 0 {
+        return Err(MetaError::Conflict(format!(
+            "image {} exists in {}",
+            image.id, image.region
+        )));
+    }
     for tag in &image.tags {
         tx.exec(
             "INSERT INTO image_tags (region, image_id, key, value) VALUES (?, ?, ?, ?)",

@@ -7,21 +7,39 @@
 //! | `image_tags`      | tag index for `Tag.N` filters                        |
 //! | `image_snapshots` | which snapshots back which image (`SnapshotId`)      |
 //! | `image_shares`    | accounts an image is shared with                     |
+//! | `tasks`           | durable tasks: filter columns + JSON                 |
+//! | `snapshots`       | one row per snapshot (IDs are global): columns + JSON |
+//! | `snapshot_tags`   | tag index of snapshots                               |
+//! | `client_tokens`   | `ClientToken` idempotency: fingerprint and result    |
 //!
 //! Both backends run the same SQL (see `db`), and the same [`conformance`] suite. Migrations
 //! are embedded and run at open; SQLite runs in WAL mode with `synchronous=NORMAL`.
-//! Every write that touches several tables is one transaction.
+//! Every write that touches several tables is one transaction, and [`MetaStore::apply`]
+//! makes one transaction of several records (an image, its task and the request's token).
+//! Inserts that must not overwrite use `ON CONFLICT DO NOTHING` and report
+//! [`MetaError::Conflict`] when nothing was inserted, so two racing writers cannot both win.
 
+mod batch;
+mod counts;
 mod db;
 mod images;
 mod query;
+mod snapshots;
 mod store;
+mod tags;
+mod tasks;
+mod tokens;
 
 pub mod conformance;
 
+pub use batch::Write;
 pub use db::Backend;
 pub use query::{ImageQuery, Visibility};
+pub use snapshots::SnapshotQuery;
 pub use store::{MetaStore, Page};
+pub use tags::{TagListQuery, TagRow};
+pub use tasks::TaskQuery;
+pub use tokens::ClientToken;
 
 /// Errors of the metadata store.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

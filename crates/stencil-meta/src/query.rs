@@ -126,7 +126,7 @@ impl ImageQuery {
                 vec![format!("%,{},%", feature.as_str()).into()],
             );
         }
-        (w.sql.join(" AND "), w.args)
+        w.finish()
     }
 
     fn push_visibility(&self, w: &mut Where) {
@@ -201,19 +201,22 @@ fn like_pattern(needle: &str) -> String {
     p
 }
 
+/// A `WHERE` clause under construction: conditions joined by `AND`, with their arguments in
+/// placeholder order.
 #[derive(Default)]
-struct Where {
+pub(crate) struct Where {
     sql: Vec<String>,
     args: Vec<Arg>,
 }
 
 impl Where {
-    fn push(&mut self, clause: &str, args: Vec<Arg>) {
+    pub(crate) fn push(&mut self, clause: &str, args: Vec<Arg>) {
         self.sql.push(clause.to_string());
         self.args.extend(args);
     }
 
-    fn push_in(&mut self, column: &str, values: Vec<Arg>) {
+    /// `column IN (…)`; an empty list matches nothing.
+    pub(crate) fn push_in(&mut self, column: &str, values: Vec<Arg>) {
         if values.is_empty() {
             self.sql.push("1 = 0".into());
             return;
@@ -221,6 +224,14 @@ impl Where {
         let marks = vec!["?"; values.len()].join(", ");
         self.sql.push(format!("{column} IN ({marks})"));
         self.args.extend(values);
+    }
+
+    /// The clause (without the keyword; `1 = 1` when empty) and its arguments.
+    pub(crate) fn finish(self) -> (String, Vec<Arg>) {
+        if self.sql.is_empty() {
+            return ("1 = 1".to_string(), self.args);
+        }
+        (self.sql.join(" AND "), self.args)
     }
 }
 

@@ -24,7 +24,7 @@ pub struct Page<T> {
 pub struct MetaStore {
     pub(crate) pool: Pool,
     backend: Backend,
-    counts: Arc<CountCache>,
+    pub(crate) counts: Arc<CountCache>,
 }
 
 /// Most listing counts remembered at once.
@@ -36,7 +36,7 @@ const COUNT_CACHE_ENTRIES: usize = 1024;
 /// the generation, which invalidates all entries. Only for SQLite, where this process is the
 /// only writer; with PostgreSQL other nodes write too, so nothing is cached.
 #[derive(Debug, Default)]
-struct CountCache {
+pub(crate) struct CountCache {
     generation: AtomicU64,
     totals: Mutex<HashMap<String, (u64, u64)>>,
 }
@@ -60,7 +60,7 @@ impl CountCache {
         totals.insert(key, (generation, total));
     }
 
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 }

@@ -1,0 +1,78 @@
+//! Atomic multi-record writes: a request that creates an image, its task and its client token
+//! commits all three or none.
+
+use stencil_domain::{Image, Snapshot, Task};
+
+use crate::tokens::ClientToken;
+use crate::{MetaError, MetaStore};
+
+/// One write of a batch given to [`MetaStore::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// A new image; [`MetaError::Conflict`] if its region and ID exist.
+    InsertImage(Image),
+    /// Replaces the image with this region and ID, or inserts it.
+    PutImage(Image),
+    /// Removes an image if present.
+    DeleteImage {
+        /// Its region.
+        region: String,
+        /// Its ID.
+        id: String,
+    },
+    /// A new task; [`MetaError::Conflict`] if its ID exists.
+    InsertTask(Task),
+    /// Replaces the task with this ID, or inserts it.
+    PutTask(Task),
+    /// A new snapshot; [`MetaError::Conflict`] if its ID exists.
+    InsertSnapshot(Snapshot),
+    /// Replaces the snapshot with this ID (tags included), or inserts it.
+    PutSnapshot(Snapshot),
+    /// Removes a snapshot and its tags if present.
+    DeleteSnapshot(String),
+    /// A new client token; [`MetaError::Conflict`] if its key exists.
+    InsertToken(ClientToken),
+}
+
+impl Write {
+    fn touches_images(&self) -> bool {
+        matches!(
+            self,
+            Write::InsertImage(_) | Write::PutImage(_) | Write::DeleteImage { .. }
+        )
+    }
+}
+
+impl MetaStore {
+    /// Applies every write in order, in one transaction: all of them or, on the first error,
+    /// none.
+    pub async fn apply(&self, writes: Vec<Write>) -> Result<(), MetaError> {
+        let images_changed = writes.iter().any(Write::touches_images);
+        let mut tx = self.pool.begin().await?;
+        for write in &writes {
+            match write {
+                Write::InsertImage(image) => crate::images::insert(&mut tx, image).await?,
+                Write::PutImage(image) => {
+                    crate::images::delete(&mut tx, &image.region, image.id.as_str()).await?;
+                    crate::images::insert(&mut tx, image).await?;
+                }
+                Write::DeleteImage { region, id } => {
+                    crate::images::delete(&mut tx, region, id).await?;
+                }
+                Write::InsertTask(task) => crate::tasks::insert(&mut tx, task).await?,
+                Write::PutTask(task) => crate::tasks::put(&mut tx, task).await?,
+                Write::InsertSnapshot(snap) => crate::snapshots::insert(&mut tx, snap).await?,
+                Write::PutSnapshot(snap) => crate::snapshots::put(&mut tx, snap).await?,
+                Write::DeleteSnapshot(id) => {
+                    crate::snapshots::delete(&mut tx, id).await?;
+                }
+                Write::InsertToken(token) => crate::tokens::insert(&mut tx, token).await?,
+            }
+        }
+        tx.commit().await?;
+        if images_changed {
+            self.counts.invalidate();
+        }
+        Ok(())
+    }
+}
