@@ -87,5 +87,6 @@ pub use detect::{DETECT_HEAD_LEN, DETECT_TAIL_LEN, detect, detect_bytes};
 pub use error::{Error, ErrorKind, Result};
 pub use extent::{Extent, ExtentKind, validate_extents};
 pub use format::{Detected, Format, OutputFormat, Subformat};
-pub use reader::{DiskReader, check_declared, open, open_bytes};
+pub use reader::{DiskReader, check_declared, open, open_at, open_bytes};
+pub use source::ReadAt;
 pub use write::{DataSource, FnSource, SparseFileWriter, WriteStats, write, write_raw_sparse};

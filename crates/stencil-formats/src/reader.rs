@@ -2,12 +2,13 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::detect::{DETECT_HEAD_LEN, DETECT_TAIL_LEN, detect_bytes};
 use crate::error::{Error, ErrorKind, Result};
 use crate::extent::Extent;
 use crate::format::{Detected, Format, Subformat};
-use crate::source::Backing;
+use crate::source::{Backing, ReadAt};
 use crate::{qcow2, raw, vhd, vmdk};
 
 /// A guest-visible view of an image: size, allocation map and positional reads.
@@ -49,6 +50,17 @@ pub fn open(
 /// Like [`open`], for an image held in memory (tests, fuzzing, small uploads).
 pub fn open_bytes(bytes: Vec<u8>, declared: Option<Format>) -> Result<Box<dyn DiskReader>> {
     open_backing(Backing::Bytes(bytes), declared, Path::new(""))
+}
+
+/// Like [`open`], for an image behind a positional source (an object in an object store).
+/// Raw images over a source report all bytes as data: a source has no holes to ask about.
+/// `label` names the image in error messages (for example `bucket/key`).
+pub fn open_at(
+    source: Arc<dyn ReadAt>,
+    declared: Option<Format>,
+    label: &Path,
+) -> Result<Box<dyn DiskReader>> {
+    open_backing(Backing::from_read_at(source), declared, label)
 }
 
 fn open_backing(

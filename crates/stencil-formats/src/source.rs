@@ -1,9 +1,11 @@
 //! Positional byte sources the readers parse: a file (with `pread`, no shared seek
-//! position) or bytes in memory (tests and fuzzing).
+//! position), bytes in memory (tests and fuzzing), or any [`ReadAt`] (an object in an
+//! object store, read with ranged requests).
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -11,10 +13,38 @@ use crate::error::{Error, ErrorKind, Result};
 /// warm): 4 MiB reads take twice the wall time of 256 KiB reads for the same CPU time.
 const READ_CHUNK: usize = 256 << 10;
 
+/// A fixed-size byte source read by position, shared by reader threads.
+///
+/// Implement it for image bytes that are not a local file, such as an object in an object
+/// store; [`open_at`](crate::open_at) parses an image over it without copying it first.
+/// Readers ask for metadata in small pieces (headers, L2 tables of a few KiB) and for guest
+/// data in pieces of up to a few MiB, so a remote source should cache small reads.
+pub trait ReadAt: Send + Sync {
+    /// Size of the source in bytes; it must not change while a reader uses the source.
+    fn len(&self) -> u64;
+
+    /// True when the source holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Fills all of `buf` with the bytes at `offset`, or fails. Callers never ask for bytes
+    /// past [`len`](ReadAt::len).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
 /// Where an image's bytes come from.
 pub(crate) enum Backing {
-    File { file: File, len: u64 },
+    File {
+        file: File,
+        len: u64,
+    },
     Bytes(Vec<u8>),
+    /// The length is read once, so bound checks agree with each other for the reader's life.
+    At {
+        source: Arc<dyn ReadAt>,
+        len: u64,
+    },
 }
 
 impl Backing {
@@ -36,9 +66,15 @@ impl Backing {
         })
     }
 
+    /// Wraps a positional source.
+    pub(crate) fn from_read_at(source: Arc<dyn ReadAt>) -> Self {
+        let len = source.len();
+        Backing::At { source, len }
+    }
+
     pub(crate) fn len(&self) -> u64 {
         match self {
-            Backing::File { len, .. } => *len,
+            Backing::File { len, .. } | Backing::At { len, .. } => *len,
             Backing::Bytes(b) => b.len() as u64,
         }
     }
@@ -46,7 +82,7 @@ impl Backing {
     pub(crate) fn file(&self) -> Option<&File> {
         match self {
             Backing::File { file, .. } => Some(file),
-            Backing::Bytes(_) => None,
+            Backing::Bytes(_) | Backing::At { .. } => None,
         }
     }
 
@@ -105,6 +141,7 @@ impl Backing {
                 buf.copy_from_slice(&b[start..start + buf.len()]);
                 Ok(())
             }
+            Backing::At { source, .. } => source.read_at(buf, offset),
         }
     }
 }
