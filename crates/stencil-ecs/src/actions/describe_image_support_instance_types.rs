@@ -38,6 +38,7 @@ pub fn parse(params: &Params) -> Result<Request, EcsError> {
         params,
         "ActionType",
         ErrorCode::InvalidParamter,
+        "CreateEcs or ChangeOS",
         ActionType::parse,
     )?
     .unwrap_or(ActionType::CreateEcs);

@@ -1,6 +1,5 @@
 //! `DescribeImages` (reference §5.1): every filter, paging, and the owner-alias rules.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use super::views::ImageView;
@@ -10,15 +9,10 @@ use stencil_domain::{
     StatusFilter, Usage,
 };
 
+use super::common::{page, parse_api_time};
+use super::tag_params::{DESCRIBE_FILTER_CODES, tag_filters};
 use super::{parse_enum, region_id};
 use crate::{EcsError, ErrorCode, Params};
-
-/// Most `Tag.N` pairs accepted.
-pub const MAX_TAGS: usize = 20;
-/// Default and largest page sizes.
-pub const DEFAULT_PAGE_SIZE: i64 = 10;
-/// Largest page size.
-pub const MAX_PAGE_SIZE: i64 = 100;
 
 /// The parsed request is the domain's listing request.
 pub type Request = DescribeImages;
@@ -30,6 +24,7 @@ pub fn parse(params: &Params) -> Result<Request, EcsError> {
         params,
         "ImageOwnerAlias",
         ErrorCode::InvalidImageOwnerAliasValueNotSupported,
+        "system, self, others or marketplace",
         ImageOwnerAlias::parse,
     )?;
     let is_public = params.bool_or("IsPublic", false)?;
@@ -57,19 +52,32 @@ pub fn parse(params: &Params) -> Result<Request, EcsError> {
         name_contains: params.non_empty("ImageName").map(String::from),
         family: params.non_empty("ImageFamily").map(String::from),
         statuses: statuses(params)?,
-        os_type: parse_enum(params, "OSType", ErrorCode::InvalidOsType, OsType::parse)?,
+        os_type: parse_enum(
+            params,
+            "OSType",
+            ErrorCode::InvalidOsType,
+            "windows or linux",
+            OsType::parse,
+        )?,
         architectures: parse_enum(
             params,
             "Architecture",
             ErrorCode::InvalidArchitecture,
+            "i386, x86_64 or arm64",
             Architecture::parse,
         )?
         .map(|a| vec![a]),
         snapshot_id: params.non_empty("SnapshotId").map(String::from),
-        usage: parse_enum(params, "Usage", ErrorCode::InvalidUsage, Usage::parse)?,
+        usage: parse_enum(
+            params,
+            "Usage",
+            ErrorCode::InvalidUsage,
+            "instance or none",
+            Usage::parse,
+        )?,
         is_support_io_optimized: params.bool("IsSupportIoOptimized")?,
         is_support_cloudinit: params.bool("IsSupportCloudinit")?,
-        tags: tags(params)?,
+        tags: tag_filters(params, DESCRIBE_FILTER_CODES)?,
         owner_id: owner_id(params, owner)?,
         resource_group_id: params.non_empty("ResourceGroupId").map(String::from),
         ..ImageFilter::default()
@@ -80,15 +88,11 @@ pub fn parse(params: &Params) -> Result<Request, EcsError> {
         params,
         "ActionType",
         ErrorCode::InvalidParameter,
+        "CreateEcs or ChangeOS",
         ActionType::parse,
     )?
     .unwrap_or(ActionType::CreateEcs);
-    let page_number = params
-        .int_in_range("PageNumber", 1..=i64::from(i32::MAX))?
-        .unwrap_or(1);
-    let page_size = params
-        .int_in_range("PageSize", 1..=MAX_PAGE_SIZE)?
-        .unwrap_or(DEFAULT_PAGE_SIZE);
+    let (page_number, page_size) = page(params)?;
     Ok(DescribeImages {
         region,
         owner,
@@ -96,8 +100,8 @@ pub fn parse(params: &Params) -> Result<Request, EcsError> {
         instance_type: params.non_empty("InstanceType").map(String::from),
         dry_run: params.bool_or("DryRun", false)?,
         action_type,
-        page_number: u64::try_from(page_number).unwrap_or(1),
-        page_size: u64::try_from(page_size).unwrap_or(10),
+        page_number,
+        page_size,
     })
 }
 
@@ -148,44 +152,6 @@ fn owner_id(params: &Params, owner: OwnerFilter) -> Result<Option<AccountId>, Ec
     }
 }
 
-fn tags(params: &Params) -> Result<Vec<(String, Option<String>)>, EcsError> {
-    let objects = params.objects("Tag")?;
-    if objects.len() > MAX_TAGS {
-        return Err(EcsError::new(
-            ErrorCode::InvalidTagCount,
-            format!(
-                "The number of \"Tag.N\" parameters must be at most {MAX_TAGS}, got {}.",
-                objects.len()
-            ),
-        ));
-    }
-    let mut out = Vec::with_capacity(objects.len());
-    for t in &objects {
-        // `Tag.N.key`/`Tag.N.value` are the deprecated lowercase spellings.
-        let key = t.get("Key").or_else(|| t.get("key")).unwrap_or("");
-        let value = t.get("Value").or_else(|| t.get("value"));
-        if key.is_empty() {
-            return Err(EcsError::new(
-                ErrorCode::InvalidTagMismatch,
-                format!(
-                    "The parameter \"{}\" is required when a tag value is given.",
-                    t.full_name("Key")
-                ),
-            ));
-        }
-        out.push((key.to_string(), value.map(String::from)));
-    }
-    Ok(out)
-}
-
-/// `yyyy-MM-ddTHH:mmZ` as documented; seconds are accepted too.
-fn parse_filter_time(v: &str) -> Option<DateTime<Utc>> {
-    ["%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%SZ"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-        .map(|t| t.and_utc())
-}
-
 fn apply_filters(params: &Params, filter: &mut ImageFilter) -> Result<(), EcsError> {
     for f in params.objects("Filter")? {
         let key = f.required("Key")?;
@@ -202,13 +168,13 @@ fn apply_filters(params: &Params, filter: &mut ImageFilter) -> Result<(), EcsErr
         match key {
             "CreationStartTime" => {
                 filter.created_from = Some(
-                    parse_filter_time(value)
+                    parse_api_time(value)
                         .ok_or_else(|| bad_value(ErrorCode::InvalidFilterValue))?,
                 )
             }
             "CreationEndTime" => {
                 filter.created_to = Some(
-                    parse_filter_time(value)
+                    parse_api_time(value)
                         .ok_or_else(|| bad_value(ErrorCode::InvalidFilterValue))?,
                 )
             }

@@ -84,9 +84,10 @@ pub fn from_domain(err: &DomainError) -> EcsError {
             };
             EcsError::new(code, message)
         }
-        DomainError::ImdsDowngrade(_) => {
-            EcsError::new(ErrorCode::InvalidOperationFeaturesImdsSupportNotMatch, message)
-        }
+        DomainError::ImdsDowngrade(_) => EcsError::new(
+            ErrorCode::InvalidOperationFeaturesImdsSupportNotMatch,
+            message,
+        ),
         DomainError::BootModeInUse(_) => {
             EcsError::new(ErrorCode::OperationDeinedImageUsingByInstance, message)
         }
@@ -117,8 +118,12 @@ pub fn from_domain(err: &DomainError) -> EcsError {
             };
             EcsError::new(code, message)
         }
-        DomainError::NotCustomImage(_) => {
-            EcsError::new(ErrorCode::OperationDenied, message)
+        DomainError::NotCustomImage(_) => EcsError::new(ErrorCode::OperationDenied, message),
+        DomainError::InstanceNotFound(_) => {
+            EcsError::new(ErrorCode::InvalidInstanceIdNotFound, message)
+        }
+        DomainError::ResourceNotFound(_) => {
+            EcsError::new(ErrorCode::InvalidResourceIdNotFound, message)
         }
         DomainError::Internal(_) => EcsError::internal(),
     }

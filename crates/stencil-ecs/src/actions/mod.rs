@@ -1,17 +1,47 @@
-//! One module per ECS action, all with the same shape: a `Request` struct of domain values, a
-//! `parse(&Params) -> Result<Request, EcsError>` that validates every parameter, and a
-//! `render(...) -> serde_json::Value` that produces the response body with the SDK-declared
-//! JSON types. The server runs `parse`, calls the service, then `render`.
+//! One module per ECS action, all with the same shape: a `Request` type of domain values, a
+//! `parse(&Params)` that validates every parameter (exact ECS code and HTTP status, a message
+//! naming the parameter), and a `render(...)` that produces the response body with the
+//! SDK-declared JSON types. The server runs `parse`, calls the service, then `render`.
+//!
+//! The lifecycle actions parse into the request types of `stencil_domain::requests`, wrapped
+//! in [`Parsed`] with the `DryRun` flag: when it is set the dispatcher answers
+//! `DryRunOperation` instead of calling the service. Listings that page by `NextToken` get
+//! their next token from [`next_token`], the inverse of what their `parse` decodes.
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `common` | `Parsed`, IDs, paging and tokens, times, bounded lists, refused parameters |
+//! | `image_attrs` | names, architecture, platform, boot mode, features, devices |
+//! | `tag_params` | tags to set, tag filters, the tag actions' region, type and IDs |
+//! | `views` | JSON views of images, instance types and tags |
+//! | `domain_error` | `DomainError` → ECS code, one exhaustive `match` |
 
+pub mod cancel_task;
+pub mod create_image;
+pub mod delete_image;
+pub mod delete_snapshot;
 pub mod describe_image_from_family;
 pub mod describe_image_support_instance_types;
 pub mod describe_images;
 pub mod describe_instance_types;
 pub mod describe_regions;
+pub mod describe_snapshots;
+pub mod describe_task_attribute;
+pub mod describe_tasks;
+pub mod export_image;
+pub mod import_image;
+pub mod list_tag_resources;
+pub mod modify_image_attribute;
+pub mod tag_resources;
+pub mod untag_resources;
 
+mod common;
 mod domain_error;
+mod image_attrs;
+mod tag_params;
 mod views;
 
+pub use common::{Parsed, next_token};
 pub use domain_error::from_domain;
 pub use views::{ImageView, image_view, instance_type_view};
 
@@ -30,6 +60,32 @@ pub enum Action {
     DescribeImageSupportInstanceTypes,
     /// `DescribeInstanceTypes`.
     DescribeInstanceTypes,
+    /// `CreateImage`.
+    CreateImage,
+    /// `ImportImage`.
+    ImportImage,
+    /// `ExportImage`.
+    ExportImage,
+    /// `ModifyImageAttribute`.
+    ModifyImageAttribute,
+    /// `DeleteImage`.
+    DeleteImage,
+    /// `DescribeTasks`.
+    DescribeTasks,
+    /// `DescribeTaskAttribute`.
+    DescribeTaskAttribute,
+    /// `CancelTask`.
+    CancelTask,
+    /// `DescribeSnapshots`.
+    DescribeSnapshots,
+    /// `DeleteSnapshot`.
+    DeleteSnapshot,
+    /// `TagResources`.
+    TagResources,
+    /// `UntagResources`.
+    UntagResources,
+    /// `ListTagResources`.
+    ListTagResources,
 }
 
 impl Action {
@@ -40,6 +96,19 @@ impl Action {
         Action::DescribeImageFromFamily,
         Action::DescribeImageSupportInstanceTypes,
         Action::DescribeInstanceTypes,
+        Action::CreateImage,
+        Action::ImportImage,
+        Action::ExportImage,
+        Action::ModifyImageAttribute,
+        Action::DeleteImage,
+        Action::DescribeTasks,
+        Action::DescribeTaskAttribute,
+        Action::CancelTask,
+        Action::DescribeSnapshots,
+        Action::DeleteSnapshot,
+        Action::TagResources,
+        Action::UntagResources,
+        Action::ListTagResources,
     ];
 
     /// The wire name.
@@ -50,6 +119,19 @@ impl Action {
             Action::DescribeImageFromFamily => "DescribeImageFromFamily",
             Action::DescribeImageSupportInstanceTypes => "DescribeImageSupportInstanceTypes",
             Action::DescribeInstanceTypes => "DescribeInstanceTypes",
+            Action::CreateImage => "CreateImage",
+            Action::ImportImage => "ImportImage",
+            Action::ExportImage => "ExportImage",
+            Action::ModifyImageAttribute => "ModifyImageAttribute",
+            Action::DeleteImage => "DeleteImage",
+            Action::DescribeTasks => "DescribeTasks",
+            Action::DescribeTaskAttribute => "DescribeTaskAttribute",
+            Action::CancelTask => "CancelTask",
+            Action::DescribeSnapshots => "DescribeSnapshots",
+            Action::DeleteSnapshot => "DeleteSnapshot",
+            Action::TagResources => "TagResources",
+            Action::UntagResources => "UntagResources",
+            Action::ListTagResources => "ListTagResources",
         }
     }
 
@@ -76,19 +158,22 @@ pub fn region_id(params: &Params) -> Result<String, EcsError> {
     params.required("RegionId").map(str::to_owned)
 }
 
-/// Parses an optional closed-set value, or an error with `code` naming the parameter.
+/// Parses an optional closed-set value; anything else is `code` naming the parameter (with
+/// its full name inside an object) and saying what was `expected`.
 pub(crate) fn parse_enum<T>(
     params: &Params,
     name: &str,
     code: ErrorCode,
+    expected: &str,
     parse: impl Fn(&str) -> Option<T>,
 ) -> Result<Option<T>, EcsError> {
     match params.non_empty(name) {
         None => Ok(None),
         Some(v) => parse(v).map(Some).ok_or_else(|| {
-            EcsError::new(
+            common::invalid_as(
                 code,
-                format!("The specified parameter \"{name}\" is not valid: {v:?}."),
+                &params.full_name(name),
+                format_args!("must be {expected}, got {v:?}"),
             )
         }),
     }
@@ -97,6 +182,21 @@ pub(crate) fn parse_enum<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_actions_without_response_fields_render_an_empty_object() {
+        let empty = serde_json::json!({});
+        for body in [
+            modify_image_attribute::render(),
+            delete_image::render(),
+            cancel_task::render(),
+            delete_snapshot::render(),
+            tag_resources::render(),
+            untag_resources::render(),
+        ] {
+            assert_eq!(body, empty);
+        }
+    }
 
     #[test]
     fn action_names_round_trip_and_unknown_is_not_found() {

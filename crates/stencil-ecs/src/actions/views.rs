@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use stencil_domain::catalog::InstanceType;
-use stencil_domain::{Architecture, Image, ImageOwnerAlias, Support};
+use stencil_domain::{Architecture, Image, ImageOwnerAlias, Support, Tag};
 
 /// Formats a time as the API does: ISO 8601 UTC to the second.
 pub(crate) fn api_time(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -31,8 +31,9 @@ struct DiskView<'a> {
     encrypted: bool,
 }
 
+/// One `Tag` element of a resource's `Tags`.
 #[derive(Debug, Serialize)]
-struct TagView<'a> {
+pub(crate) struct TagView<'a> {
     #[serde(rename = "TagKey")]
     key: &'a str,
     #[serde(rename = "TagValue")]
@@ -62,10 +63,24 @@ struct Wrapped<T> {
     disks: T,
 }
 
+/// `{"Tag": [...]}`.
 #[derive(Debug, Serialize)]
-struct TagList<T> {
+pub(crate) struct TagList<T> {
     #[serde(rename = "Tag")]
     tags: T,
+}
+
+/// A resource's `Tags` object.
+pub(crate) fn tag_list(tags: &[Tag]) -> TagList<Vec<TagView<'_>>> {
+    TagList {
+        tags: tags
+            .iter()
+            .map(|t| TagView {
+                key: &t.key,
+                value: &t.value,
+            })
+            .collect(),
+    }
 }
 
 /// One `Image` element, borrowed from the domain image, with the SDK-declared JSON types.
@@ -164,16 +179,7 @@ impl<'a> ImageView<'a> {
                     })
                     .collect(),
             },
-            tags: TagList {
-                tags: image
-                    .tags
-                    .iter()
-                    .map(|t| TagView {
-                        key: &t.key,
-                        value: &t.value,
-                    })
-                    .collect(),
-            },
+            tags: tag_list(&image.tags),
             features: FeaturesView {
                 nvme_support: s(f.nvme_support),
                 imds_support: f.imds_support.map(|v| v.as_str()),

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | scalar | `PageSize=50` | [`Params::get`], [`Params::required`], [`Params::int_in_range`], [`Params::bool`] |
 //! | list | `AddAccount.1=a&AddAccount.2=b` | [`Params::list`] |
-//! | list of objects | `Tag.1.Key=k&Tag.1.Value=v` | [`Params::objects`] (each object is a `Params`) |
+//! | list of objects | `Tag.1.Key=k&Tag.1.Value=v` | [`Params::objects`] (each object is a `Params`), [`Params::indexed_objects`] |
 //! | list in an object | `TagFilter.1.TagValues.2=dev` | `objects("TagFilter")?[0].list("TagValues")` |
 //! | nested object | `Features.NvmeSupport=supported` | `object("Features").get("NvmeSupport")` or `get("Features.NvmeSupport")` |
 //! | JSON or comma list | `SnapshotIds=["s-1","s-2"]`, `TaskIds=t-1,t-2` | [`Params::string_list`] |
@@ -172,6 +172,12 @@ impl Params {
     /// The objects `name.N.<Field>`, ordered by N; each is a `Params` holding the fields
     /// (`Key`, `Value`, `TagValues.1`, …) whose errors name the full key.
     pub fn objects(&self, name: &str) -> Result<Vec<Params>, EcsError> {
+        Ok(self.indexed_objects(name)?.into_values().collect())
+    }
+
+    /// Like [`Params::objects`], keyed by `N`, for the actions whose meaning depends on the
+    /// index (ImportImage: `DiskDeviceMapping.1` is the system disk, `N` > 17 is ignored).
+    pub fn indexed_objects(&self, name: &str) -> Result<BTreeMap<u32, Params>, EcsError> {
         let mut objects: BTreeMap<u32, Params> = BTreeMap::new();
         for (key, rest, value) in self.under(name) {
             let Some((index, field)) = rest.split_once('.').filter(|(_, f)| !f.is_empty()) else {
@@ -187,7 +193,12 @@ impl Params {
             });
             object.map.insert(field.to_owned(), value.to_owned());
         }
-        Ok(objects.into_values().collect())
+        Ok(objects)
+    }
+
+    /// Whether any parameter `name.…` was sent (a list or object given at all).
+    pub fn has_any(&self, name: &str) -> bool {
+        self.under(name).next().is_some()
     }
 
     /// The nested object `name.<Field>` (e.g. `Features`), empty when nothing was sent.
