@@ -6,17 +6,30 @@
 //! | `catalog`  | publishing the public image catalog into the metadata store       |
 //! | `images`   | listing and finding images as one account sees them                |
 //! | `compat`   | which instance types an image runs on, as filters and as lists    |
+//! | `lifecycle`| import, export, create, modify, delete; snapshots, tags, tasks    |
+//! | `runner`   | durable tasks: run, report progress, resume after a restart       |
+//! | `jobs`     | the byte work behind each task kind                               |
+//! | `stores`   | the chunk store of each region                                    |
+//! | `buckets`  | the OSS-bucket stand-ins that imports read and exports write      |
 //!
 //! Services take a [`Caller`] (the authenticated account) and return domain values or a
 //! [`ServiceError`]; the wire layer above maps those to ECS codes.
 
+pub mod buckets;
 mod catalog;
 mod images;
+pub mod jobs;
+mod lifecycle;
 mod regions;
+mod runner;
+mod stores;
 
 pub use catalog::publish_public_catalog;
 pub use images::{ImageService, alias_for, compatible_combos, traits_of};
+pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
+pub use runner::TaskRunner;
+pub use stores::{RegionStores, StoreOpenError};
 
 use stencil_domain::{AccountId, DomainError};
 

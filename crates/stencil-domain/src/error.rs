@@ -135,7 +135,10 @@ pub enum DomainError {
     BootModeInUse(String),
     /// The image cannot be exported.
     #[error("The image {image} cannot be exported: {reason:?}")]
-    ExportRefused { image: String, reason: ExportRefusal },
+    ExportRefused {
+        image: String,
+        reason: ExportRefusal,
+    },
     /// A ClientToken was used before with other parameters.
     #[error("The ClientToken {0:?} was used in a previous request with other parameters")]
     IdempotencyMismatch(String),
@@ -148,6 +151,12 @@ pub enum DomainError {
     /// An image of the marketplace or the public catalog cannot be changed by an account.
     #[error("The image {0} is not a custom image of this account")]
     NotCustomImage(String),
+    /// No such instance, or not the caller's.
+    #[error("The specified InstanceId {0:?} does not exist")]
+    InstanceNotFound(String),
+    /// A resource named in a tag request does not exist or is not the caller's.
+    #[error("The specified resource {0:?} does not exist")]
+    ResourceNotFound(String),
     /// A metadata store failure the caller cannot fix.
     #[error("Internal error: {0}")]
     Internal(String),

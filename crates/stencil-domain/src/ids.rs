@@ -44,6 +44,26 @@ fn generate(prefix: &str, region: &str) -> String {
     format!("{prefix}-{code}{tail}")
 }
 
+fn derive(prefix: &str, region: &str, seed: &str) -> String {
+    let code = region_code(region);
+    // Two FNV-1a streams give 128 bits; 17 base-36 characters use about 88 of them.
+    let mut a: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut b: u64 = 0x8422_2325_cbf2_9ce4;
+    for byte in seed.bytes().chain(region.bytes()) {
+        a = (a ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        b = (b ^ u64::from(byte).rotate_left(3)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut x = (u128::from(a) << 64) | u128::from(b);
+    let tail: String = (0..ID_BODY_LEN - code.len())
+        .map(|_| {
+            let c = ID_ALPHABET[(x % ID_ALPHABET.len() as u128) as usize] as char;
+            x /= ID_ALPHABET.len() as u128;
+            c
+        })
+        .collect();
+    format!("{prefix}-{code}{tail}")
+}
+
 /// Whether `s` is `prefix-` followed by 1 to 64 lowercase ASCII alphanumerics.
 fn is_prefixed_id(s: &str, prefix: &str) -> bool {
     s.strip_prefix(prefix)
@@ -71,6 +91,12 @@ macro_rules! prefixed_id {
             /// A fresh random ID for a resource in `region`.
             pub fn generate(region: &str) -> Self {
                 $name(generate($prefix, region))
+            }
+
+            /// An ID fixed by `seed`: the same region and seed always give the same ID (for
+            /// resources the service derives from its catalog, such as public image disks).
+            pub fn derived(region: &str, seed: &str) -> Self {
+                $name(derive($prefix, region, seed))
             }
 
             /// Parses an ID of this kind; `None` if it has another shape.

@@ -24,10 +24,10 @@ pub use attrs::{
     TaskStatus, Usage,
 };
 pub use error::{Busy, DomainError, ExportRefusal, MappingProblem};
-pub use quota::{QuotaKind, Quotas};
-pub use snapshot::Snapshot;
-pub use task::{RelatedItem, Task, TaskFailure};
 pub use filter::{ImageFilter, TraitCombo};
 pub use ids::{AccountId, DiskId, ImageId, InstanceId, SnapshotId, TaskId};
 pub use image::{DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, Tag};
+pub use quota::{QuotaKind, Quotas};
+pub use snapshot::Snapshot;
 pub use status::{ImageStatus, StatusFilter};
+pub use task::{RelatedItem, Task, TaskFailure};

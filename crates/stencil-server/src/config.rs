@@ -48,6 +48,9 @@ pub struct Config {
     /// Accounts; with none, one is generated into `<data_dir>/credentials`.
     #[serde(default, rename = "account")]
     pub accounts: Vec<AccountConfig>,
+    /// Limits per account and region (`[quotas]`); ECS defaults where documented.
+    #[serde(default)]
+    pub quotas: stencil_domain::Quotas,
 }
 
 /// `[server]`.
@@ -172,6 +175,19 @@ pub struct BucketConfig {
 }
 
 impl BucketConfig {
+    /// What `stencil_core::buckets::open_bucket` takes.
+    pub fn spec(&self) -> stencil_core::buckets::BucketSpec {
+        stencil_core::buckets::BucketSpec {
+            name: self.name.clone(),
+            region: self.region.clone(),
+            url: self.url.clone(),
+            endpoint: self.endpoint.clone(),
+            access_key_id: self.access_key_id.clone(),
+            secret_access_key: self.secret_access_key.clone(),
+            s3_region: self.s3_region.clone(),
+        }
+    }
+
     /// The S3 options of `url`.
     pub fn s3(&self) -> S3Options {
         S3Options {
@@ -256,6 +272,7 @@ impl Config {
                 })
                 .collect(),
             accounts: Vec::new(),
+            quotas: stencil_domain::Quotas::default(),
         }
     }
 

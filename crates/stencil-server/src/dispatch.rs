@@ -38,7 +38,7 @@ pub async fn dispatch(state: &AppState, raw: &RawRequest, request_id: &str) -> R
 }
 
 /// How to render a success for this request.
-struct Reply<'a> {
+pub(crate) struct Reply<'a> {
     request_id: &'a str,
     format: ResponseFormat,
     /// The address the client reached us at.
@@ -46,11 +46,11 @@ struct Reply<'a> {
 }
 
 impl Reply<'_> {
-    fn value(&self, action: Action, body: Value) -> Rendered {
+    pub(crate) fn value(&self, action: Action, body: Value) -> Rendered {
         render_success(action.name(), body, self.request_id, self.format)
     }
 
-    fn typed<T: serde::Serialize>(&self, action: Action, body: &T) -> Rendered {
+    pub(crate) fn typed<T: serde::Serialize>(&self, action: Action, body: &T) -> Rendered {
         render_success_typed(action.name(), body, self.request_id, self.format)
     }
 }
@@ -76,7 +76,7 @@ async fn run(
     handle(state, &caller, action, &auth.params, reply).await
 }
 
-fn service_error(e: ServiceError) -> EcsError {
+pub(crate) fn service_error(e: ServiceError) -> EcsError {
     match e {
         ServiceError::Domain(d) => from_domain(&d),
         ServiceError::Meta(m) => {
@@ -86,7 +86,7 @@ fn service_error(e: ServiceError) -> EcsError {
     }
 }
 
-fn dry_run_passed() -> EcsError {
+pub(crate) fn dry_run_passed() -> EcsError {
     EcsError::new(
         ErrorCode::DryRunOperation,
         "Request validation has been passed with DryRun flag set.",
@@ -100,6 +100,9 @@ async fn handle(
     params: &stencil_ecs::Params,
     reply: &Reply<'_>,
 ) -> Result<Rendered, EcsError> {
+    if let Some(r) = crate::lifecycle::handle(state, caller, action, params, reply).await {
+        return r;
+    }
     let images = &state.images;
     match action {
         Action::DescribeRegions => {
@@ -172,5 +175,6 @@ async fn handle(
                 actions::describe_instance_types::render(&req, images.instance_types().types());
             Ok(reply.value(action, body))
         }
+        _ => Err(EcsError::internal()),
     }
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod credentials;
 pub mod dispatch;
+mod lifecycle;
 pub mod nonce;
 mod startup;
 pub mod state;

@@ -4,7 +4,10 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
-use stencil_core::{ImageService, Region, Regions, publish_public_catalog};
+use stencil_core::jobs::JobEnv;
+use stencil_core::{
+    ImageService, Lifecycle, Region, RegionStores, Regions, TaskRunner, publish_public_catalog,
+};
 use stencil_domain::catalog::{CatalogError, InstanceTypeCatalog, PublicCatalog};
 use stencil_meta::MetaStore;
 
@@ -46,6 +49,19 @@ pub enum StartError {
     /// Publishing the catalog failed.
     #[error("Cannot publish the public catalog: {0}")]
     Publish(String),
+    /// A region's chunk store could not be opened.
+    #[error(transparent)]
+    Store(#[from] stencil_core::StoreOpenError),
+    /// A bucket could not be opened.
+    #[error("Cannot open bucket {name}")]
+    Bucket {
+        name: String,
+        #[source]
+        source: Box<stencil_core::buckets::BucketError>,
+    },
+    /// Unfinished tasks could not be resumed.
+    #[error("Cannot resume unfinished tasks: {0}")]
+    Recover(stencil_meta::MetaError),
 }
 
 /// A server ready to serve.
@@ -146,7 +162,32 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             "public catalog: {e}; such entries are published in configured regions only"
         );
     }
-    let published = publish_public_catalog(&meta, &public, &regions)
+    let stores = RegionStores::open(
+        &config
+            .regions
+            .iter()
+            .map(|r| (r.id.clone(), r.chunk_store.clone()))
+            .collect::<Vec<_>>(),
+    )?;
+    if meta.backend() == stencil_meta::Backend::Sqlite {
+        // One node owns the stores: writer sessions on record are a killed process's.
+        match stores.clear_stale_sessions() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed writer sessions of a previous run"),
+            Err(e) => tracing::warn!("cannot clear stale writer sessions: {e}"),
+        }
+    }
+    let mut buckets = Vec::new();
+    for b in &config.buckets {
+        buckets.push(
+            stencil_core::buckets::open_bucket(&b.spec()).map_err(|source| StartError::Bucket {
+                name: b.name.clone(),
+                source: Box::new(source),
+            })?,
+        );
+    }
+    let buckets = Arc::new(stencil_core::buckets::Buckets::new(buckets));
+    let published = publish_public_catalog(&meta, &public, &regions, &stores)
         .await
         .map_err(|e| StartError::Publish(e.to_string()))?;
     tracing::info!(
@@ -154,11 +195,28 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         regions = region_ids.len(),
         "public catalog published"
     );
+    let runner = TaskRunner::new(JobEnv {
+        meta: meta.clone(),
+        stores,
+        buckets: buckets.clone(),
+    });
+    let resumed = runner.recover().await.map_err(StartError::Recover)?;
+    if resumed > 0 {
+        tracing::info!(tasks = resumed, "resumed unfinished tasks");
+    }
+    let lifecycle = Lifecycle::new(
+        meta.clone(),
+        regions.clone(),
+        buckets,
+        config.quotas,
+        runner,
+    );
     let images = ImageService::new(meta.clone(), regions, Arc::new(instance_types));
     let state = AppState {
         accounts: AppState::accounts_from(&accounts),
         nonces: NonceCache::default(),
         images,
+        lifecycle,
         host_id: host_id(&config.server.listen),
         max_body_bytes: config.server.max_body_bytes,
     };

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use stencil_core::{Caller, ImageService};
+use stencil_core::{Caller, ImageService, Lifecycle};
 use stencil_domain::AccountId;
 
 use crate::config::AccountConfig;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub nonces: NonceCache,
     /// Image queries.
     pub images: ImageService,
+    /// The image lifecycle (imports, exports, tasks, snapshots, tags).
+    pub lifecycle: Lifecycle,
     /// `HostId` in error bodies and the `RegionEndpoint` base.
     pub host_id: String,
     /// Largest accepted body.

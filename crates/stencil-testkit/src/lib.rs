@@ -18,6 +18,7 @@ use stencil_server::config::{AccountConfig, Config};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod lifecycle;
 pub mod raw;
 
 pub use stencil_cli::client::ClientError;

@@ -1,0 +1,57 @@
+//! DeleteImage (reference §5.7): the image goes, its snapshots stay.
+
+use stencil_domain::requests::DeleteImage;
+use stencil_domain::{DomainError, ImageKind, ImageStatus, Usage};
+use stencil_meta::Write;
+
+use super::Lifecycle;
+use crate::{Caller, ServiceError};
+
+impl Lifecycle {
+    /// Deletes an image. An ID that names no image of the caller is ignored, as the reference
+    /// says; public and marketplace images are refused.
+    pub async fn delete_image(
+        &self,
+        caller: &Caller,
+        req: DeleteImage,
+        dry_run: bool,
+    ) -> Result<(), ServiceError> {
+        self.regions.get(&req.region)?;
+        let image = match self.own_image(caller, &req.region, &req.image_id).await {
+            Ok(image) => image,
+            Err(ServiceError::Domain(DomainError::ImageNotFound(_))) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let id = req.image_id.clone();
+        debug_assert_eq!(image.kind, ImageKind::Custom);
+        if let Some(busy) = self.busy_with(&image).await? {
+            return Err(DomainError::ImageBusy { image: id, busy }.into());
+        }
+        if image.status == ImageStatus::Creating {
+            return Err(DomainError::ImageBusy {
+                image: id,
+                busy: stencil_domain::Busy::Creating,
+            }
+            .into());
+        }
+        if image.is_public {
+            return Err(DomainError::ImageIsPublic(id).into());
+        }
+        if self.meta.image_share_count(&req.region, &id).await? > 0 {
+            return Err(DomainError::ImageShared(id).into());
+        }
+        if image.usage == Usage::Instance && !req.force {
+            return Err(DomainError::ImageInUse(id).into());
+        }
+        if dry_run {
+            return Ok(());
+        }
+        self.meta
+            .apply(vec![Write::DeleteImage {
+                region: req.region,
+                id,
+            }])
+            .await?;
+        Ok(())
+    }
+}

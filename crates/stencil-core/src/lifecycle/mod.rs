@@ -1,0 +1,189 @@
+//! The custom image lifecycle: import, export, create from snapshots, modify, delete, plus the
+//! snapshots, tags and tasks the lifecycle produces.
+//!
+//! Every service call checks what it can against stored state, then writes the new records
+//! (image, task, client token) in one transaction and hands the task to the runner. Requests
+//! arrive already parsed and checked for shape (`stencil_domain::requests`).
+
+mod create;
+mod delete;
+mod export;
+mod import;
+mod modify;
+mod snapshots;
+mod tags;
+mod tasks;
+mod tokens;
+
+use std::sync::Arc;
+
+use stencil_domain::{
+    AccountId, Busy, DomainError, Image, ImageKind, QuotaKind, Quotas, TaskAction, TaskStatus,
+};
+use stencil_meta::{MetaStore, TaskQuery};
+
+use crate::buckets::{Bucket, Buckets};
+use crate::runner::TaskRunner;
+use crate::{Caller, Regions, ServiceError};
+
+pub use import::Imported;
+pub use snapshots::SnapshotView;
+
+/// The write side of images.
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    meta: MetaStore,
+    regions: Regions,
+    buckets: Arc<Buckets>,
+    quotas: Quotas,
+    runner: TaskRunner,
+}
+
+impl Lifecycle {
+    /// A service over `meta`, running tasks on `runner`.
+    pub fn new(
+        meta: MetaStore,
+        regions: Regions,
+        buckets: Arc<Buckets>,
+        quotas: Quotas,
+        runner: TaskRunner,
+    ) -> Self {
+        Lifecycle {
+            meta,
+            regions,
+            buckets,
+            quotas,
+            runner,
+        }
+    }
+
+    /// The task runner.
+    pub fn runner(&self) -> &TaskRunner {
+        &self.runner
+    }
+
+    /// The quotas in force.
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
+    }
+
+    /// The caller's own custom image in `region`, or `ImageNotFound` (images of others are
+    /// not found, public and marketplace images are refused as not custom).
+    async fn own_image(
+        &self,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+    ) -> Result<Image, ServiceError> {
+        self.regions.get(region)?;
+        let image = self
+            .meta
+            .get_image(region, id)
+            .await?
+            .ok_or_else(|| DomainError::ImageNotFound(id.to_string()))?;
+        match image.kind {
+            ImageKind::Custom if image.owner.as_ref() == Some(&caller.account) => Ok(image),
+            ImageKind::Custom => Err(DomainError::ImageNotFound(id.to_string()).into()),
+            ImageKind::Public | ImageKind::Marketplace => {
+                Err(DomainError::NotCustomImage(id.to_string()).into())
+            }
+        }
+    }
+
+    /// The configured bucket `name`, which must be in `region`.
+    fn bucket(&self, name: &str, region: &str) -> Result<Arc<dyn Bucket>, DomainError> {
+        let bucket = self
+            .buckets
+            .get(name)
+            .ok_or_else(|| DomainError::BucketNotFound(name.to_string()))?;
+        if bucket.region() != region {
+            return Err(DomainError::BucketOtherRegion {
+                bucket: name.to_string(),
+                bucket_region: bucket.region().to_string(),
+                region: region.to_string(),
+            });
+        }
+        Ok(bucket.clone())
+    }
+
+    /// Fails if the account's custom images in the region are at the quota.
+    async fn check_image_quota(&self, region: &str, owner: &AccountId) -> Result<(), ServiceError> {
+        let used = self
+            .meta
+            .count_custom_images(region, owner.as_str())
+            .await?;
+        Ok(self.quotas.check(QuotaKind::Images, used, 1)?)
+    }
+
+    /// Fails if `family` would exceed the per-family or families quota.
+    async fn check_family_quota(
+        &self,
+        region: &str,
+        owner: &AccountId,
+        family: &str,
+    ) -> Result<(), ServiceError> {
+        if family.is_empty() {
+            return Ok(());
+        }
+        let in_family = self
+            .meta
+            .count_family_images(region, owner.as_str(), family)
+            .await?;
+        if in_family == 0 {
+            let families = self.meta.count_families(region, owner.as_str()).await?;
+            self.quotas.check(QuotaKind::Families, families, 1)?;
+        }
+        Ok(self
+            .quotas
+            .check(QuotaKind::ImagesPerFamily, in_family, 1)?)
+    }
+
+    /// Fails with `ImageNameTaken` if the owner has an image called `name` in `region`.
+    async fn check_name_free(
+        &self,
+        region: &str,
+        owner: &AccountId,
+        name: &str,
+    ) -> Result<(), ServiceError> {
+        if self
+            .meta
+            .image_name_taken(region, owner.as_str(), name)
+            .await?
+        {
+            return Err(DomainError::ImageNameTaken(name.to_string()).into());
+        }
+        Ok(())
+    }
+
+    /// Import or export tasks of the image still running, as the `Busy` they cause.
+    async fn busy_with(&self, image: &Image) -> Result<Option<Busy>, ServiceError> {
+        let owner = image.owner.as_ref().map(|o| o.as_str().to_string());
+        let page = self
+            .meta
+            .list_tasks(&TaskQuery {
+                region: image.region.clone(),
+                owner,
+                ids: Vec::new(),
+                actions: vec![TaskAction::ImportImage, TaskAction::ExportImage],
+                status: None,
+                resource_ids: vec![image.id.to_string()],
+                created_from: None,
+                created_to: None,
+                offset: 0,
+                limit: 100,
+            })
+            .await?;
+        let running = |a| {
+            page.items.iter().any(|t| {
+                t.action == a && matches!(t.status, TaskStatus::Processing | TaskStatus::Waiting)
+            })
+        };
+        Ok(if running(TaskAction::ImportImage) {
+            Some(Busy::Importing)
+        } else if running(TaskAction::ExportImage) {
+            Some(Busy::Exporting)
+        } else {
+            None
+        })
+    }
+}

@@ -1,0 +1,337 @@
+//! The durable task runner.
+//!
+//! A task row is written in the same transaction as the resource it works on; the runner then
+//! runs its job on a blocking thread, writes progress every half second, and records the result
+//! (or the failure) in one transaction. At start-up, [`TaskRunner::recover`] runs every task
+//! that was still `Processing` when the last process stopped: each job can run again from the
+//! start (see `jobs`), so "resume" and "retry" are the same thing and no task stays unfinished.
+//!
+//! | task        | done                                   | failed                          | cancelled        |
+//! |-------------|----------------------------------------|---------------------------------|------------------|
+//! | ImportImage | snapshots + image Available            | image CreateFailed, indexes deleted | image and indexes deleted |
+//! | ExportImage | objects in the bucket                  | partial objects deleted         | same as failed   |
+//! | CreateImage | image Available                        | image CreateFailed              | (not cancellable)|
+//! | PublicImage | snapshot + catalog image Available     | image UnAvailable               | (not cancellable)|
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use stencil_domain::{
+    DiskType, ImageStatus, Snapshot, SnapshotStatus, Task, TaskFailure, TaskStatus,
+};
+use stencil_meta::{MetaError, Write};
+use tokio::sync::Semaphore;
+
+use crate::jobs::{self, JobCtx, JobEnv, JobError, JobSpec, Outcome};
+
+/// How often a running task's progress is written.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// Jobs that move bytes at once; more wait for a slot (still `Processing`, at 0 %).
+const RUNNING_JOBS: usize = 4;
+
+const GIB: u64 = 1 << 30;
+
+/// Runs tasks in the background. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct TaskRunner {
+    env: JobEnv,
+    running: Arc<Mutex<HashMap<String, Arc<JobCtx>>>>,
+    slots: Arc<Semaphore>,
+}
+
+impl TaskRunner {
+    /// A runner over `env`.
+    pub fn new(env: JobEnv) -> Self {
+        TaskRunner {
+            env,
+            running: Arc::default(),
+            slots: Arc::new(Semaphore::new(RUNNING_JOBS)),
+        }
+    }
+
+    /// What jobs work with.
+    pub fn env(&self) -> &JobEnv {
+        &self.env
+    }
+
+    /// Starts every task a previous process left unfinished. Returns how many.
+    pub async fn recover(&self) -> Result<usize, MetaError> {
+        let tasks = self.env.meta.unfinished_tasks().await?;
+        let n = tasks.len();
+        for task in tasks {
+            tracing::info!(task = %task.id, action = %task.action, attempts = task.attempts, "resuming task");
+            self.start(task);
+        }
+        Ok(n)
+    }
+
+    /// Runs `task` (already stored) in the background.
+    pub fn start(&self, task: Task) {
+        let ctx = Arc::new(JobCtx::default());
+        self.lock().insert(task.id.to_string(), ctx.clone());
+        let runner = self.clone();
+        tokio::spawn(async move {
+            let id = task.id.to_string();
+            if let Err(e) = runner.drive(task, ctx).await {
+                tracing::error!(task = %id, "task bookkeeping failed: {e}");
+            }
+            runner.lock().remove(&id);
+        });
+    }
+
+    /// Asks a running task to stop. `false` if this process does not run it.
+    pub fn cancel(&self, task_id: &str) -> bool {
+        match self.lock().get(task_id) {
+            Some(ctx) => {
+                ctx.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether this process runs the task now.
+    pub fn is_running(&self, task_id: &str) -> bool {
+        self.lock().contains_key(task_id)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<JobCtx>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn drive(&self, mut task: Task, ctx: Arc<JobCtx>) -> Result<(), MetaError> {
+        let spec = match JobSpec::decode(&task.spec) {
+            Ok(s) => s,
+            Err(e) => {
+                task.finish(
+                    TaskStatus::Failed,
+                    Some(TaskFailure {
+                        code: "InternalError".into(),
+                        message: e,
+                    }),
+                    Utc::now(),
+                );
+                return self.env.meta.update_task(&task).await;
+            }
+        };
+        let _slot = self.slots.acquire().await;
+        task.attempts += 1;
+        task.status = TaskStatus::Processing;
+        self.env.meta.update_task(&task).await?;
+
+        let env = self.env.clone();
+        let (region, job_spec, job_ctx) = (task.region.clone(), spec.clone(), ctx.clone());
+        let mut work =
+            tokio::task::spawn_blocking(move || jobs::run(&env, &region, &job_spec, &job_ctx));
+        let mut last = 0u8;
+        let result = loop {
+            tokio::select! {
+                r = &mut work => break r.unwrap_or_else(|e| Err(JobError::internal(format!("job panicked: {e}")))),
+                () = tokio::time::sleep(PROGRESS_EVERY) => {
+                    let pct = ctx.percent();
+                    if pct != last {
+                        last = pct;
+                        self.write_progress(&mut task, &spec, pct).await?;
+                    }
+                }
+            }
+        };
+        self.complete(task, &spec, result).await
+    }
+
+    async fn write_progress(
+        &self,
+        task: &mut Task,
+        spec: &JobSpec,
+        pct: u8,
+    ) -> Result<(), MetaError> {
+        task.progress = pct;
+        let mut writes = vec![Write::PutTask(task.clone())];
+        if let Some(image_id) = image_in_progress(spec)
+            && let Some(mut image) = self.env.meta.get_image(&task.region, image_id).await?
+            && image.status.in_progress()
+        {
+            image.progress = pct;
+            for d in &mut image.disks {
+                d.progress = pct;
+            }
+            writes.push(Write::PutImage(image));
+        }
+        self.env.meta.apply(writes).await
+    }
+
+    async fn complete(
+        &self,
+        mut task: Task,
+        spec: &JobSpec,
+        result: Result<Outcome, JobError>,
+    ) -> Result<(), MetaError> {
+        let now = Utc::now();
+        let meta = &self.env.meta;
+        let region = task.region.clone();
+        let mut writes = Vec::new();
+        match result {
+            Ok(outcome) => {
+                task.finish(TaskStatus::Finished, None, now);
+                writes.extend(self.success_writes(&task, spec, outcome).await?);
+            }
+            Err(err) => {
+                let (status, failure) = match err {
+                    JobError::Cancelled => (TaskStatus::Cancelled, None),
+                    JobError::Failed(f) => (TaskStatus::Failed, Some(f)),
+                };
+                if let Some(f) = &failure {
+                    tracing::warn!(task = %task.id, code = %f.code, "task failed: {}", f.message);
+                }
+                self.discard_indexes(&region, spec);
+                if let Some(image_id) = image_in_progress(spec)
+                    && let Some(mut image) = meta.get_image(&region, image_id).await?
+                {
+                    if status == TaskStatus::Cancelled {
+                        writes.push(Write::DeleteImage {
+                            region: region.clone(),
+                            id: image_id.to_string(),
+                        });
+                    } else {
+                        image.status = if matches!(spec, JobSpec::Public(_)) {
+                            ImageStatus::UnAvailable
+                        } else {
+                            ImageStatus::CreateFailed
+                        };
+                        writes.push(Write::PutImage(image));
+                    }
+                }
+                task.finish(status, failure, now);
+            }
+        }
+        writes.push(Write::PutTask(task));
+        meta.apply(writes).await
+    }
+
+    /// Deletes the indexes an unfinished import or public-image job may have committed.
+    fn discard_indexes(&self, region: &str, spec: &JobSpec) {
+        let Some(store) = self.env.stores.get(region) else {
+            return;
+        };
+        let names: Vec<&str> = match spec {
+            JobSpec::Import(s) => s.disks.iter().map(|d| d.snapshot_id.as_str()).collect(),
+            JobSpec::Public(s) => vec![s.snapshot_id.as_str()],
+            JobSpec::Export(_) | JobSpec::Create(_) => Vec::new(),
+        };
+        for name in names {
+            if let Err(e) = store.delete_index(name) {
+                tracing::debug!(index = name, "no index to discard: {e}");
+            }
+        }
+    }
+
+    async fn success_writes(
+        &self,
+        task: &Task,
+        spec: &JobSpec,
+        outcome: Outcome,
+    ) -> Result<Vec<Write>, MetaError> {
+        let meta = &self.env.meta;
+        let region = &task.region;
+        let now = Utc::now();
+        let mut writes = Vec::new();
+        let image_id = match image_in_progress(spec) {
+            Some(id) => id,
+            None => return Ok(writes),
+        };
+        let Some(mut image) = meta.get_image(region, image_id).await? else {
+            return Ok(writes);
+        };
+        match (spec, outcome) {
+            (JobSpec::Import(s), Outcome::Import(disks)) => {
+                for (i, (d, done)) in s.disks.iter().zip(&disks).enumerate() {
+                    let size_gib = d
+                        .size_gib
+                        .unwrap_or(0)
+                        .max(done.virtual_size.div_ceil(GIB))
+                        .max(1);
+                    writes.push(Write::InsertSnapshot(Snapshot {
+                        id: done.snapshot_id.clone(),
+                        region: region.clone(),
+                        owner: image.owner.clone(),
+                        name: String::new(),
+                        description: format!("Imported for image {image_id}"),
+                        status: SnapshotStatus::Accomplished,
+                        progress: 100,
+                        creation_time: now,
+                        source_disk_id: String::new(),
+                        source_disk_size_gib: size_gib,
+                        source_disk_type: d.disk_type,
+                        virtual_size: done.virtual_size,
+                        data_bytes: done.data_bytes,
+                        encrypted: false,
+                        kms_key_id: String::new(),
+                        source_image_id: image_id.to_string(),
+                        resource_group_id: image.resource_group_id.clone(),
+                        tags: Vec::new(),
+                    }));
+                    if let Some(m) = image.disks.get_mut(i) {
+                        m.snapshot_id = Some(done.snapshot_id.clone());
+                        m.size_gib = size_gib;
+                        m.format = Some(done.format.clone());
+                        m.progress = 100;
+                    }
+                    if i == 0 {
+                        image.size_gib = size_gib;
+                    }
+                }
+            }
+            (JobSpec::Public(s), Outcome::Public(done)) => {
+                let size_gib = s.size_gib.max(done.virtual_size.div_ceil(GIB));
+                writes.push(Write::PutSnapshot(Snapshot {
+                    id: s.snapshot_id.clone(),
+                    region: region.clone(),
+                    owner: None,
+                    name: String::new(),
+                    description: format!("System disk of public image {image_id}"),
+                    status: SnapshotStatus::Accomplished,
+                    progress: 100,
+                    creation_time: now,
+                    source_disk_id: String::new(),
+                    source_disk_size_gib: size_gib,
+                    source_disk_type: DiskType::System,
+                    virtual_size: done.virtual_size,
+                    data_bytes: done.data_bytes,
+                    encrypted: false,
+                    kms_key_id: String::new(),
+                    source_image_id: image_id.to_string(),
+                    resource_group_id: String::new(),
+                    tags: Vec::new(),
+                }));
+                if let Some(m) = image.disks.first_mut() {
+                    m.snapshot_id = Some(s.snapshot_id.clone());
+                    m.size_gib = size_gib;
+                }
+            }
+            _ => {}
+        }
+        image.status = match spec {
+            JobSpec::Public(s) => s.status,
+            _ => ImageStatus::Available,
+        };
+        image.progress = 100;
+        for d in &mut image.disks {
+            d.progress = 100;
+        }
+        writes.push(Write::PutImage(image));
+        Ok(writes)
+    }
+}
+
+/// The image a job creates (and whose status it drives), if it creates one.
+fn image_in_progress(spec: &JobSpec) -> Option<&str> {
+    match spec {
+        JobSpec::Import(s) => Some(&s.image_id),
+        JobSpec::Create(s) => Some(&s.image_id),
+        JobSpec::Public(s) => Some(&s.image_id),
+        JobSpec::Export(_) => None,
+    }
+}
