@@ -1,58 +1,16 @@
 //! The `stencil` binary as a user meets it: `serve` with the embedded default, the generated
 //! AccessKey printed once, client commands reading it back, and a clean exit on SIGTERM.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_stencil");
+use common::{BIN, Server, endpoint, run_within, serve};
 
-/// A server process that is killed if the test fails before stopping it.
-struct Server(Option<Child>);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.0.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Starts `stencil serve` and returns the child and the stdout lines up to the regions line.
-fn serve(data_dir: &std::path::Path) -> (Server, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("STENCIL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("stencil starts");
-    let mut lines = Vec::new();
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    loop {
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).expect("read") > 0,
-            "stdout ended early: {lines:?}"
-        );
-        lines.push(line.trim_end().to_string());
-        if line.starts_with("Account") || line.contains("AccessKeySecret") {
-            break;
-        }
-    }
-    (Server(Some(child)), lines)
-}
-
-fn endpoint(lines: &[String]) -> String {
-    lines[0]
-        .split("at http://")
-        .nth(1)
-        .expect("address printed")
-        .trim_end_matches('/')
-        .to_string()
-}
+/// Longest a client command may take.
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn sigterm_and_wait(mut server: Server) {
     let mut child = server.0.take().expect("running");
@@ -102,11 +60,12 @@ fn serve_with_no_config_prints_the_endpoint_and_a_generated_access_key_once() {
         assert!(data.join(sub).exists(), "{sub} created at start");
     }
 
-    let out = Command::new(BIN)
-        .args(["regions", "--endpoint", &endpoint(&lines), "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = run_within(
+        Command::new(BIN)
+            .args(["regions", "--endpoint", &endpoint(&lines), "--data-dir"])
+            .arg(&data),
+        LIMIT,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -115,21 +74,22 @@ fn serve_with_no_config_prints_the_endpoint_and_a_generated_access_key_once() {
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(body["Regions"]["Region"].as_array().unwrap().len(), 3);
 
-    let out = Command::new(BIN)
-        .args([
-            "images",
-            "list",
-            "--owner",
-            "system",
-            "--name",
-            "centos",
-            "--endpoint",
-            &endpoint(&lines),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let out = run_within(
+        Command::new(BIN)
+            .args([
+                "images",
+                "list",
+                "--owner",
+                "system",
+                "--name",
+                "centos",
+                "--endpoint",
+                &endpoint(&lines),
+                "--data-dir",
+            ])
+            .arg(&data),
+        LIMIT,
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && text.contains("centos_7_9_x64_20G_alibase_"),
@@ -149,13 +109,14 @@ fn serve_with_no_config_prints_the_endpoint_and_a_generated_access_key_once() {
 #[test]
 fn client_without_credentials_fails_clearly_and_creates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN)
-        .args(["regions", "--endpoint", "127.0.0.1:9", "--data-dir"])
-        .arg(dir.path().join("none"))
-        .env_remove("STENCIL_ACCESS_KEY_ID")
-        .env_remove("STENCIL_ACCESS_KEY_SECRET")
-        .output()
-        .unwrap();
+    let out = run_within(
+        Command::new(BIN)
+            .args(["regions", "--endpoint", "127.0.0.1:9", "--data-dir"])
+            .arg(dir.path().join("none"))
+            .env_remove("STENCIL_ACCESS_KEY_ID")
+            .env_remove("STENCIL_ACCESS_KEY_SECRET"),
+        LIMIT,
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no AccessKey given"));
     assert!(!dir.path().join("none").exists());
@@ -166,11 +127,10 @@ fn a_bad_config_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("stencil.toml");
     std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:0\"\nport = 1\n").unwrap();
-    let out = Command::new(BIN)
-        .args(["serve", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = run_within(
+        Command::new(BIN).args(["serve", "--config"]).arg(&path),
+        LIMIT,
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

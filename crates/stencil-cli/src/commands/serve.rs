@@ -1,0 +1,85 @@
+//! `stencil serve`: the API server, until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::connect::load_server_config;
+
+/// Prints a line of the server's banner; a closed stdout (a detached or piped server) must not
+/// stop the server, so write errors are ignored.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// Runs the server with the configuration `config` or the embedded default under `data_dir`.
+pub async fn run(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+) -> Result<()> {
+    let mut config = load_server_config(config.as_deref(), data_dir.as_deref())?;
+    if let Some(l) = listen {
+        config.server.listen = l;
+    }
+    config.validate()?;
+    let prepared = stencil_server::prepare(&config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    say!("Stencil is serving the ECS API (2014-05-26) at http://{addr}/");
+    say!(
+        "Regions: {}",
+        config
+            .regions
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let creds = config
+        .server
+        .data_dir
+        .join(stencil_server::credentials::CREDENTIALS_FILE);
+    if let Some(a) = &prepared.generated_account {
+        say!(
+            "Generated account {} with AccessKey (shown once, saved to {}):",
+            a.id,
+            creds.display()
+        );
+        say!("  AccessKeyId:     {}", a.access_key_id);
+        say!("  AccessKeySecret: {}", a.access_key_secret);
+    } else if let Some(a) = &prepared.default_account {
+        say!(
+            "Account {} AccessKeyId {} (secret in {})",
+            a.id,
+            a.access_key_id,
+            creds.display()
+        );
+    }
+    let meta = prepared.meta.clone();
+    stencil_server::serve(listener, prepared.state, shutdown_signal()).await?;
+    meta.close().await;
+    say!("Stencil stopped.");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down");
+}
