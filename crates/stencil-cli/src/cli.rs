@@ -78,6 +78,13 @@ pub enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+    /// Maintenance of the chunk stores: garbage collection and verification.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+        #[command(flatten)]
+        conn: Conn,
+    },
     /// Call any API action: `stencil call DescribeImages RegionId=cn-hangzhou PageSize=5`.
     Call {
         /// Action name.
@@ -87,6 +94,22 @@ pub enum Command {
         #[command(flatten)]
         conn: Conn,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Delete indexes nothing names and chunks no index names (safe while the server runs).
+    Gc {
+        /// Chunks younger than this many seconds are kept (covers clock skew and writers that
+        /// have not recorded a session yet).
+        #[arg(long, default_value_t = 300)]
+        margin: u64,
+        /// Report what would be removed without removing it.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Read every stored chunk and check it against its digest; exits 1 if anything is wrong.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@
 //! | `runner`   | durable tasks: run, report progress, resume after a restart       |
 //! | `jobs`     | the byte work behind each task kind                               |
 //! | `stores`   | the chunk store of each region                                    |
+//! | `maintenance` | GC and verification of the chunk stores                    |
 //! | `buckets`  | the OSS-bucket stand-ins that imports read and exports write      |
 //!
 //! Services take a [`Caller`] (the authenticated account) and return domain values or a
@@ -20,6 +21,7 @@ mod catalog;
 mod images;
 pub mod jobs;
 mod lifecycle;
+pub mod maintenance;
 mod regions;
 mod runner;
 mod stores;

@@ -3,6 +3,7 @@
 //! Output rule: stdout carries only the result a script captures (IDs, object keys, tables,
 //! JSON); progress bars and step notes go to stderr.
 
+pub mod admin;
 pub mod images;
 pub mod serve;
 pub mod tasks;
@@ -25,6 +26,7 @@ pub async fn run(command: Command) -> Result<()> {
         }
         Command::Images { command, conn } => images::run(command, &conn).await,
         Command::Tasks { command, conn } => tasks::run(command, &conn).await,
+        Command::Admin { command, conn } => admin::run(command, &conn).await,
         Command::Call {
             action,
             params,

@@ -1,0 +1,114 @@
+//! Garbage collection and verification of the chunk stores, as `stencil admin gc` and
+//! `stencil admin verify` run them.
+//!
+//! GC has two steps per region. First, indexes that no snapshot record and no unfinished task
+//! names are deleted: they are left over from a crash between deleting a snapshot's record and
+//! its index, or from an import that was killed and then failed. Then the chunk store's own GC
+//! sweeps chunks no remaining index names, older than the oldest open writer session minus a
+//! margin. A running import is safe throughout: its task names its indexes, and its session
+//! record holds the chunk cutoff back.
+
+use std::collections::HashSet;
+
+use stencil_chunks::gc::{GcOptions, GcReport, gc};
+use stencil_chunks::verify::{VerifyReport, verify};
+use stencil_domain::DomainError;
+use stencil_meta::{MetaStore, SnapshotQuery};
+
+use crate::jobs::JobSpec;
+use crate::{RegionStores, ServiceError};
+
+/// What GC did in one region.
+#[derive(Debug)]
+pub struct RegionGc {
+    /// The region.
+    pub region: String,
+    /// Indexes removed because nothing names them.
+    pub orphan_indexes: Vec<String>,
+    /// The chunk sweep.
+    pub chunks: GcReport,
+}
+
+/// The index names something still needs: every snapshot record, and every snapshot an
+/// unfinished task will write.
+async fn needed_indexes(meta: &MetaStore, region: &str) -> Result<HashSet<String>, ServiceError> {
+    let mut keep = HashSet::new();
+    let mut query = SnapshotQuery::new(region);
+    query.limit = 1000;
+    loop {
+        let page = meta.list_snapshots(&query).await?;
+        let n = page.items.len() as u64;
+        keep.extend(page.items.into_iter().map(|s| s.id.to_string()));
+        if n < query.limit {
+            break;
+        }
+        query.offset += n;
+    }
+    for task in meta.unfinished_tasks().await? {
+        match JobSpec::decode(&task.spec) {
+            Ok(JobSpec::Import(s)) => {
+                keep.extend(s.disks.iter().map(|d| d.snapshot_id.to_string()));
+            }
+            Ok(JobSpec::Public(s)) => {
+                keep.insert(s.snapshot_id.to_string());
+            }
+            Ok(JobSpec::Export(_) | JobSpec::Create(_)) | Err(_) => {}
+        }
+    }
+    Ok(keep)
+}
+
+/// Runs GC over every region's store.
+pub async fn collect_garbage(
+    meta: &MetaStore,
+    stores: &RegionStores,
+    opts: GcOptions,
+) -> Result<Vec<RegionGc>, ServiceError> {
+    let mut out = Vec::new();
+    let mut regions: Vec<_> = stores.iter().map(|(r, s)| (r.clone(), s.clone())).collect();
+    regions.sort_by(|a, b| a.0.cmp(&b.0));
+    for (region, store) in regions {
+        let keep = needed_indexes(meta, &region).await?;
+        let r = region.clone();
+        let done =
+            tokio::task::spawn_blocking(move || -> Result<RegionGc, stencil_chunks::Error> {
+                let mut orphans = Vec::new();
+                for name in store.list_indexes()? {
+                    if !keep.contains(&name) {
+                        if !opts.dry_run {
+                            store.delete_index(&name)?;
+                        }
+                        orphans.push(name);
+                    }
+                }
+                let chunks = gc(&store, &opts)?;
+                Ok(RegionGc {
+                    region: r,
+                    orphan_indexes: orphans,
+                    chunks,
+                })
+            })
+            .await
+            .map_err(|e| DomainError::Internal(e.to_string()))?
+            .map_err(|e| DomainError::Internal(format!("GC of region {region}: {e}")))?;
+        out.push(done);
+    }
+    Ok(out)
+}
+
+/// Reads and checks every chunk of every region's store.
+pub async fn verify_stores(
+    stores: &RegionStores,
+) -> Result<Vec<(String, VerifyReport)>, ServiceError> {
+    let mut regions: Vec<_> = stores.iter().map(|(r, s)| (r.clone(), s.clone())).collect();
+    regions.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    for (region, store) in regions {
+        let report = tokio::task::spawn_blocking(move || verify(&store))
+            .await
+            .map_err(|e| DomainError::Internal(e.to_string()))?
+            .map_err(|e| DomainError::Internal(format!("verify of region {region}: {e}")))?;
+        out.push((region, report));
+    }
+    Ok(out)
+}
