@@ -18,7 +18,7 @@ type FetchJob = (Digest, Sender<Result<Vec<u8>>>);
 type Pending = (usize, Option<Receiver<Result<Vec<u8>>>>);
 
 /// Decoded chunks kept for random reads (small reads that hit the same chunk repeatedly).
-const CACHE_CHUNKS: usize = 4;
+const CACHE_CHUNKS: usize = 16;
 
 /// Reads guest bytes from one index. Every byte returned passed its digest check.
 #[derive(Debug)]

@@ -5,7 +5,7 @@ use chrono::Utc;
 use stencil_domain::requests::ImportImage;
 use stencil_domain::{
     DiskDeviceMapping, DiskType, DomainError, Image, ImageFeatures, ImageId, ImageKind,
-    ImageStatus, RelatedItem, SnapshotId, Task, TaskAction, Usage,
+    ImageStatus, QuotaKind, RelatedItem, SnapshotId, Task, TaskAction, Usage,
 };
 use stencil_meta::Write;
 
@@ -84,6 +84,12 @@ impl Lifecycle {
             self.check_name_free(&region, &caller.account, name).await?;
         }
         self.check_image_quota(&region, &caller.account).await?;
+        let snapshots = self
+            .meta
+            .count_snapshots(&region, caller.account.as_str())
+            .await?;
+        self.quotas
+            .check(QuotaKind::Snapshots, snapshots, req.disks.len() as u64)?;
         if dry_run {
             return Ok(None);
         }
