@@ -100,9 +100,6 @@ async fn handle(
     params: &stencil_ecs::Params,
     reply: &Reply<'_>,
 ) -> Result<Rendered, EcsError> {
-    if let Some(r) = crate::lifecycle::handle(state, caller, action, params, reply).await {
-        return r;
-    }
     let images = &state.images;
     match action {
         Action::DescribeRegions => {
@@ -175,6 +172,20 @@ async fn handle(
                 actions::describe_instance_types::render(&req, images.instance_types().types());
             Ok(reply.value(action, body))
         }
-        _ => Err(EcsError::internal()),
+        Action::ImportImage
+        | Action::ExportImage
+        | Action::CreateImage
+        | Action::ModifyImageAttribute
+        | Action::DeleteImage
+        | Action::DescribeTasks
+        | Action::DescribeTaskAttribute
+        | Action::CancelTask
+        | Action::DescribeSnapshots
+        | Action::DeleteSnapshot
+        | Action::TagResources
+        | Action::UntagResources
+        | Action::ListTagResources => {
+            crate::lifecycle::handle(state, caller, action, params, reply).await
+        }
     }
 }

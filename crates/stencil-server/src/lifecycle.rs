@@ -8,30 +8,33 @@ use stencil_ecs::{EcsError, Params, Rendered};
 use crate::dispatch::{Reply, dry_run_passed, service_error};
 use crate::state::AppState;
 
-/// Handles one lifecycle action; `None` if `action` is not one.
+/// Handles one lifecycle action (`dispatch` sends only those here).
 pub(crate) async fn handle(
     state: &AppState,
     caller: &Caller,
     action: Action,
     params: &Params,
     reply: &Reply<'_>,
-) -> Option<Result<Rendered, EcsError>> {
+) -> Result<Rendered, EcsError> {
     let lc = &state.lifecycle;
-    let r = match action {
+    match action {
         Action::ImportImage => {
-            let p = match actions::import_image::parse(params) {
-                Ok(p) => p,
-                Err(e) => return Some(Err(e)),
-            };
-            let region = p.request.region.clone();
-            match lc.import_image(caller, p.request, p.dry_run).await {
-                Ok(Some(i)) => Ok(reply.value(
-                    action,
-                    actions::import_image::render(&region, &i.image_id, &i.task_id),
-                )),
-                Ok(None) => Err(dry_run_passed()),
-                Err(e) => Err(service_error(e)),
-            }
+            run(async {
+                let p = actions::import_image::parse(params)?;
+                let region = p.request.region.clone();
+                match lc
+                    .import_image(caller, p.request, p.dry_run)
+                    .await
+                    .map_err(service_error)?
+                {
+                    Some(i) => Ok(reply.value(
+                        action,
+                        actions::import_image::render(&region, &i.image_id, &i.task_id),
+                    )),
+                    None => Err(dry_run_passed()),
+                }
+            })
+            .await
         }
         Action::ExportImage => {
             run(async {
@@ -228,9 +231,11 @@ pub(crate) async fn handle(
             })
             .await
         }
-        _ => return None,
-    };
-    Some(r)
+        other => {
+            tracing::error!(action = other.name(), "not a lifecycle action");
+            Err(EcsError::internal())
+        }
+    }
 }
 
 async fn run(
