@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -46,7 +47,7 @@ def stencil_bin() -> Path:
     return path
 
 
-def config_text(base: Path) -> str:
+def config_text(base: Path, extra: str = "") -> str:
     def q(s) -> str:
         return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -81,6 +82,8 @@ def config_text(base: Path) -> str:
             f"access_key_secret = {q(secret)}",
             "",
         ]
+    if extra:
+        out += [extra.strip(), ""]
     return "\n".join(out)
 
 
@@ -89,6 +92,10 @@ class Server:
     base: Path
     proc: subprocess.Popen | None = None
     address: str = ""
+    # TOML appended to the generated config, e.g. "[quotas]\nimages_per_region = 2".
+    extra_config: str = ""
+    # How many times this server was started on `base` (restart() keeps the data).
+    starts: int = 0
     stdout_path: Path = field(init=False)
     stderr_path: Path = field(init=False)
 
@@ -107,9 +114,39 @@ class Server:
 
         return f"--- stdout ---\n{read(self.stdout_path)}--- stderr ---\n{read(self.stderr_path)}"
 
+    @property
+    def config_path(self) -> Path:
+        return self.base / "stencil.toml"
+
+    def bucket_dir(self, region: str) -> Path:
+        """The directory of the `file://` bucket `stencil-<region>`: copying a file in puts it."""
+        path = self.base / "buckets" / region
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def chunk_dir(self, region: str) -> Path:
+        return self.base / "chunks" / region
+
+    def purge_data(self) -> None:
+        """Removes the buckets and chunk stores (the bulk of the disk space) of a stopped
+        server; the logs and the metadata database stay for a post-mortem."""
+        assert self.proc is None or self.proc.poll() is not None, "stop or kill it first"
+        for sub in ("buckets", "chunks"):
+            shutil.rmtree(self.base / sub, ignore_errors=True)
+
+    def restart(self) -> "Server":
+        """Starts the server again on the same config and data (after stop() or kill()); the
+        logs of the previous run are kept as stdout.N.log / stderr.N.log."""
+        assert self.proc is None or self.proc.poll() is not None, "stop or kill it first"
+        for p in (self.stdout_path, self.stderr_path):
+            if p.exists():
+                p.rename(p.with_suffix(f".{self.starts}.log"))
+        return self.start()
+
     def start(self) -> "Server":
-        cfg = self.base / "stencil.toml"
-        cfg.write_text(config_text(self.base))
+        self.starts += 1
+        cfg = self.config_path
+        cfg.write_text(config_text(self.base, self.extra_config))
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [str(stencil_bin()), "serve", "--config", str(cfg)],

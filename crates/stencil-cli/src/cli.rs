@@ -101,7 +101,8 @@ pub enum AdminCommand {
     /// Delete indexes nothing names and chunks no index names (safe while the server runs).
     Gc {
         /// Chunks younger than this many seconds are kept (covers clock skew and writers that
-        /// have not recorded a session yet).
+        /// have not recorded a session yet); never less than the chunk store's 60 s re-use
+        /// window, in which an import may count on a chunk without touching it.
         #[arg(long, default_value_t = 300)]
         margin: u64,
         /// Report what would be removed without removing it.

@@ -36,9 +36,21 @@ fn main() -> Result<()> {
     });
     let file = std::fs::File::create(out)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
-    let stats = stencil_formats::write(format.parse()?, index.virtual_size(), &extents, &source, &mut w)?;
+    let stats = stencil_formats::write(
+        format.parse()?,
+        index.virtual_size(),
+        &extents,
+        &source,
+        &mut w,
+    )?;
     drop(w);
+    let written = start.elapsed().as_secs_f64();
     file.sync_all()?;
-    println!("seconds={:.3} bytes={}", start.elapsed().as_secs_f64(), stats.bytes_written);
+    eprintln!("written after {written:.3}s");
+    println!(
+        "seconds={:.3} bytes={}",
+        start.elapsed().as_secs_f64(),
+        stats.bytes_written
+    );
     Ok(())
 }

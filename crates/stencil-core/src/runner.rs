@@ -151,26 +151,57 @@ impl TaskRunner {
         task.progress = pct;
         let mut writes = vec![Write::PutTask(task.clone())];
         if let Some(image_id) = image_in_progress(spec)
-            && let Some(mut image) = self.env.meta.get_image(&task.region, image_id).await?
+            && let Some(image) = self.env.meta.get_image(&task.region, image_id).await?
             && image.status.in_progress()
         {
-            image.progress = pct;
-            for d in &mut image.disks {
+            let mut new = image.clone();
+            new.progress = pct;
+            for d in &mut new.disks {
                 d.progress = pct;
             }
-            writes.push(Write::PutImage(image));
+            writes.push(Write::ReplaceImage {
+                expected: image,
+                new,
+            });
         }
-        self.env.meta.apply(writes).await
+        match self.env.meta.apply(writes).await {
+            // Someone changed the image meanwhile (tags): the next tick writes progress again.
+            Err(MetaError::Conflict(_)) => Ok(()),
+            r => r,
+        }
     }
 
     async fn complete(
         &self,
-        mut task: Task,
+        task: Task,
         spec: &JobSpec,
         result: Result<Outcome, JobError>,
     ) -> Result<(), MetaError> {
+        if let Err(err) = &result {
+            if let JobError::Failed(f) = err {
+                tracing::warn!(task = %task.id, code = %f.code, "task failed: {}", f.message);
+            }
+            self.discard_indexes(&task.region, spec);
+        }
+        // The image is read, changed and written back only if nobody changed it meanwhile
+        // (a tag request, say); on a conflict the whole result is computed again.
+        let mut attempt = 0;
+        loop {
+            let writes = self.result_writes(task.clone(), spec, &result).await?;
+            match self.env.meta.apply(writes).await {
+                Err(MetaError::Conflict(_)) if attempt < 16 => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn result_writes(
+        &self,
+        mut task: Task,
+        spec: &JobSpec,
+        result: &Result<Outcome, JobError>,
+    ) -> Result<Vec<Write>, MetaError> {
         let now = Utc::now();
-        let meta = &self.env.meta;
         let region = task.region.clone();
         let mut writes = Vec::new();
         match result {
@@ -181,14 +212,10 @@ impl TaskRunner {
             Err(err) => {
                 let (status, failure) = match err {
                     JobError::Cancelled => (TaskStatus::Cancelled, None),
-                    JobError::Failed(f) => (TaskStatus::Failed, Some(f)),
+                    JobError::Failed(f) => (TaskStatus::Failed, Some(f.clone())),
                 };
-                if let Some(f) = &failure {
-                    tracing::warn!(task = %task.id, code = %f.code, "task failed: {}", f.message);
-                }
-                self.discard_indexes(&region, spec);
                 if let Some(image_id) = image_in_progress(spec)
-                    && let Some(mut image) = meta.get_image(&region, image_id).await?
+                    && let Some(image) = self.env.meta.get_image(&region, image_id).await?
                 {
                     if status == TaskStatus::Cancelled {
                         writes.push(Write::DeleteImage {
@@ -196,19 +223,23 @@ impl TaskRunner {
                             id: image_id.to_string(),
                         });
                     } else {
-                        image.status = if matches!(spec, JobSpec::Public(_)) {
+                        let mut new = image.clone();
+                        new.status = if matches!(spec, JobSpec::Public(_)) {
                             ImageStatus::UnAvailable
                         } else {
                             ImageStatus::CreateFailed
                         };
-                        writes.push(Write::PutImage(image));
+                        writes.push(Write::ReplaceImage {
+                            expected: image,
+                            new,
+                        });
                     }
                 }
                 task.finish(status, failure, now);
             }
         }
         writes.push(Write::PutTask(task));
-        meta.apply(writes).await
+        Ok(writes)
     }
 
     /// Deletes the indexes an unfinished import or public-image job may have committed.
@@ -232,7 +263,7 @@ impl TaskRunner {
         &self,
         task: &Task,
         spec: &JobSpec,
-        outcome: Outcome,
+        outcome: &Outcome,
     ) -> Result<Vec<Write>, MetaError> {
         let meta = &self.env.meta;
         let region = &task.region;
@@ -242,12 +273,13 @@ impl TaskRunner {
             Some(id) => id,
             None => return Ok(writes),
         };
-        let Some(mut image) = meta.get_image(region, image_id).await? else {
+        let Some(read) = meta.get_image(region, image_id).await? else {
             return Ok(writes);
         };
+        let mut image = read.clone();
         match (spec, outcome) {
             (JobSpec::Import(s), Outcome::Import(disks)) => {
-                for (i, (d, done)) in s.disks.iter().zip(&disks).enumerate() {
+                for (i, (d, done)) in s.disks.iter().zip(disks).enumerate() {
                     let size_gib = d
                         .size_gib
                         .unwrap_or(0)
@@ -321,7 +353,10 @@ impl TaskRunner {
         for d in &mut image.disks {
             d.progress = 100;
         }
-        writes.push(Write::PutImage(image));
+        writes.push(Write::ReplaceImage {
+            expected: read,
+            new: image,
+        });
         Ok(writes)
     }
 }

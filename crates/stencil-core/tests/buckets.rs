@@ -144,6 +144,36 @@ fn unfinished_writers_leave_only_hidden_temp_files_and_clean_them_up() {
 }
 
 #[test]
+fn a_killed_writers_temp_file_is_removed_by_discard_partial_and_nothing_else_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = file_bucket(dir.path());
+    let mut done = bucket.create("exports/other.raw").unwrap();
+    done.write_all(b"kept").unwrap();
+    done.finish().unwrap();
+    let mut killed = bucket.create("exports/disk.raw").unwrap();
+    killed.write_all(b"partial").unwrap();
+    // A killed process runs no destructor.
+    std::mem::forget(killed);
+    let mut other = bucket.create("exports/disk.raw.more").unwrap();
+    other.write_all(b"another key's writer").unwrap();
+    assert_eq!(files_under(bucket.dir()).len(), 3);
+    bucket.discard_partial("exports/disk.raw").unwrap();
+    let left = files_under(bucket.dir());
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"exports/other.raw".to_string()), "{left:?}");
+    assert!(
+        left.iter()
+            .any(|f| f.starts_with("exports/.disk.raw.more.stencil-tmp-")),
+        "{left:?}"
+    );
+    other.finish().unwrap();
+    // The object store's default does nothing and does not fail.
+    memory_bucket(Arc::new(InMemory::new()), "")
+        .discard_partial("exports/disk.raw")
+        .unwrap();
+}
+
+#[test]
 fn file_bucket_writes_keep_zero_runs_as_holes() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = file_bucket(dir.path());

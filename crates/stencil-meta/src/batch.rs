@@ -13,6 +13,15 @@ pub enum Write {
     InsertImage(Image),
     /// Replaces the image with this region and ID, or inserts it.
     PutImage(Image),
+    /// Replaces `expected` by `new` only if the stored record is still exactly `expected`;
+    /// [`MetaError::Conflict`] otherwise (read-modify-write without lost updates, on every
+    /// backend and across nodes).
+    ReplaceImage {
+        /// The record as it was read.
+        expected: Image,
+        /// The record to store.
+        new: Image,
+    },
     /// Removes an image if present.
     DeleteImage {
         /// Its region.
@@ -38,7 +47,10 @@ impl Write {
     fn touches_images(&self) -> bool {
         matches!(
             self,
-            Write::InsertImage(_) | Write::PutImage(_) | Write::DeleteImage { .. }
+            Write::InsertImage(_)
+                | Write::PutImage(_)
+                | Write::ReplaceImage { .. }
+                | Write::DeleteImage { .. }
         )
     }
 }
@@ -55,6 +67,10 @@ impl MetaStore {
                 Write::PutImage(image) => {
                     crate::images::delete(&mut tx, &image.region, image.id.as_str()).await?;
                     crate::images::insert(&mut tx, image).await?;
+                }
+                Write::ReplaceImage { expected, new } => {
+                    crate::images::delete_if(&mut tx, expected).await?;
+                    crate::images::insert(&mut tx, new).await?;
                 }
                 Write::DeleteImage { region, id } => {
                     crate::images::delete(&mut tx, region, id).await?;

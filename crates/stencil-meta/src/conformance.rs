@@ -104,6 +104,7 @@ pub async fn run(store: &MetaStore) {
     lifecycle::quota_counts_cover_custom_images_and_families(store).await;
     lifecycle::client_tokens_are_written_once_per_key(store).await;
     lifecycle::a_batch_commits_every_write_together(store).await;
+    lifecycle::replacing_an_image_that_changed_since_it_was_read_conflicts(store).await;
     lifecycle::a_batch_whose_last_write_conflicts_leaves_nothing_written(store).await;
     lifecycle::tag_listing_returns_every_tag_of_matching_resources(store).await;
 }

@@ -103,6 +103,26 @@ pub(crate) async fn delete(tx: &mut Tx, region: &str, id: &str) -> Result<bool, 
     Ok(n > 0)
 }
 
+/// Deletes the image only if its stored record is exactly `expected` (compare-and-swap on the
+/// whole document); `Conflict` if someone changed or removed it since it was read.
+pub(crate) async fn delete_if(tx: &mut Tx, expected: &Image) -> Result<(), MetaError> {
+    let doc = serde_json::to_string(expected).map_err(|e| MetaError::Invalid(e.to_string()))?;
+    let (region, id) = (expected.region.as_str(), expected.id.as_str());
+    let n = tx
+        .exec(
+            "DELETE FROM images WHERE region = ? AND id = ? AND doc = ?",
+            &[region.into(), id.into(), doc.into()],
+        )
+        .await?;
+    if n == 0 {
+        return Err(MetaError::Conflict(format!(
+            "image {id} in {region} changed since it was read"
+        )));
+    }
+    delete(tx, region, id).await?;
+    Ok(())
+}
+
 pub(crate) async fn delete_kind(tx: &mut Tx, kind: ImageKind) -> Result<(), MetaError> {
     for table in ["image_tags", "image_snapshots"] {
         tx.exec(

@@ -301,6 +301,43 @@ impl Bucket for FileBucket {
         }
     }
 
+    fn discard_partial(&self, key: &str) -> Result<(), BucketError> {
+        let dest = self.locate(key)?;
+        let parent = dest.parent().unwrap_or(&self.root).to_path_buf();
+        if self.resolve_inside(key, &parent)?.is_none() {
+            return Ok(());
+        }
+        let name = dest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let mut keep = name.len().min(TMP_NAME_KEEP);
+        while !name.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        let stem = format!(".{}.stencil-tmp-", &name[..keep]);
+        let entries = match fs::read_dir(&parent) {
+            Ok(rd) => rd,
+            Err(e) if is_absent(&e) => return Ok(()),
+            Err(e) => return Err(self.io(key, "list")(e)),
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(n) = file_name.to_str() else {
+                continue;
+            };
+            let random = n.strip_prefix(stem.as_str());
+            if random.is_some_and(|r| r.len() == 16 && r.bytes().all(|b| b.is_ascii_hexdigit())) {
+                match fs::remove_file(entry.path()) {
+                    Ok(()) => {}
+                    Err(e) if is_absent(&e) => {}
+                    Err(e) => return Err(self.io(key, "delete")(e)),
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, BucketError> {
         check_prefix(prefix)?;
         let dir = prefix_dir(prefix);

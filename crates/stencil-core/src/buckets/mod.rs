@@ -77,6 +77,14 @@ pub trait Bucket: Send + Sync + std::fmt::Debug {
     /// Every object whose key starts with `prefix` (a plain string prefix, as in S3), with
     /// its size, sorted by key.
     fn list(&self, prefix: &str) -> Result<Vec<(String, u64)>, BucketError>;
+    /// Removes what writers of `key` killed before `finish` or `abort` left behind (a file
+    /// bucket's temp files). Only call it when no writer of `key` runs. Object stores clean
+    /// up unfinished multipart uploads with their own lifecycle rules, so the default does
+    /// nothing.
+    fn discard_partial(&self, key: &str) -> Result<(), BucketError> {
+        let _ = key;
+        Ok(())
+    }
 }
 
 /// The writer [`Bucket::create`] returns.

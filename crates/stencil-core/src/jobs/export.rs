@@ -79,6 +79,12 @@ pub fn run(
         disks.push((d, Arc::new(index), extents));
     }
     ctx.set_total(total);
+    for d in &spec.disks {
+        // An earlier attempt killed mid-write (this is a resumed task) left its temp data.
+        if let Err(e) = bucket.discard_partial(&d.key) {
+            tracing::warn!(key = %d.key, "cannot remove a killed export's partial object: {e}");
+        }
+    }
     let mut written: Vec<&str> = Vec::new();
     let result = (|| {
         for (d, index, extents) in &disks {

@@ -2,7 +2,7 @@
 
 use stencil_domain::requests::ModifyImageAttribute;
 use stencil_domain::{DomainError, ImageStatus, ImdsSupport, Usage};
-use stencil_meta::Write;
+use stencil_meta::{MetaError, Write};
 
 use super::Lifecycle;
 use crate::{Caller, ServiceError};
@@ -15,7 +15,23 @@ impl Lifecycle {
         req: ModifyImageAttribute,
         dry_run: bool,
     ) -> Result<(), ServiceError> {
-        let mut image = self.own_image(caller, &req.region, &req.image_id).await?;
+        let mut attempt = 0;
+        loop {
+            match self.try_modify_image(caller, &req, dry_run).await {
+                Err(ServiceError::Meta(MetaError::Conflict(_))) if attempt < 16 => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn try_modify_image(
+        &self,
+        caller: &Caller,
+        req: &ModifyImageAttribute,
+        dry_run: bool,
+    ) -> Result<(), ServiceError> {
+        let read = self.own_image(caller, &req.region, &req.image_id).await?;
+        let mut image = read.clone();
         let id = req.image_id.clone();
         if !matches!(
             image.status,
@@ -92,7 +108,12 @@ impl Lifecycle {
         if dry_run {
             return Ok(());
         }
-        self.meta.apply(vec![Write::PutImage(image)]).await?;
+        self.meta
+            .apply(vec![Write::ReplaceImage {
+                expected: read,
+                new: image,
+            }])
+            .await?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use stencil_domain::requests::{ListTagResources, TagResources, UntagResources};
 use stencil_domain::{DomainError, QuotaKind, Tag, TagResourceType};
-use stencil_meta::{TagListQuery, TagRow, Write};
+use stencil_meta::{MetaError, TagListQuery, TagRow, Write};
 
 use super::Lifecycle;
 use crate::{Caller, ServiceError};
@@ -28,7 +28,8 @@ fn remove(tags: &mut Vec<Tag>, keys: &[String], all: bool) {
 
 impl Lifecycle {
     /// Reads each resource, changes its tags with `edit`, and writes them all in one
-    /// transaction. Every resource must be the caller's.
+    /// transaction. Every resource must be the caller's. An image changed by someone else
+    /// between the read and the write (a task recording progress) is read again.
     async fn edit_tags(
         &self,
         caller: &Caller,
@@ -37,6 +38,23 @@ impl Lifecycle {
         ids: &[String],
         edit: impl Fn(&mut Vec<Tag>),
     ) -> Result<(), ServiceError> {
+        let mut attempt = 0;
+        loop {
+            match self.try_edit_tags(caller, region, kind, ids, &edit).await {
+                Err(ServiceError::Meta(MetaError::Conflict(_))) if attempt < 16 => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    async fn try_edit_tags(
+        &self,
+        caller: &Caller,
+        region: &str,
+        kind: TagResourceType,
+        ids: &[String],
+        edit: &impl Fn(&mut Vec<Tag>),
+    ) -> Result<(), ServiceError> {
         self.regions.get(region)?;
         let limit = self.quotas.limit(QuotaKind::TagsPerResource);
         let mut writes = Vec::with_capacity(ids.len());
@@ -44,14 +62,18 @@ impl Lifecycle {
             let not_found = || DomainError::ResourceNotFound(id.clone());
             let tags = match kind {
                 TagResourceType::Image => {
-                    let mut image = match self.own_image(caller, region, id).await {
+                    let read = match self.own_image(caller, region, id).await {
                         Ok(i) => i,
                         Err(ServiceError::Domain(_)) => return Err(not_found().into()),
                         Err(e) => return Err(e),
                     };
+                    let mut image = read.clone();
                     edit(&mut image.tags);
                     let n = image.tags.len() as u64;
-                    writes.push(Write::PutImage(image));
+                    writes.push(Write::ReplaceImage {
+                        expected: read,
+                        new: image,
+                    });
                     n
                 }
                 TagResourceType::Snapshot => {

@@ -334,3 +334,40 @@ pub(super) async fn tag_listing_returns_every_tag_of_matching_resources(store: &
     q.tags = vec![("disk".into(), Some("data".into()))];
     assert!(store.list_tag_rows(&q).await.unwrap().is_empty());
 }
+
+pub(super) async fn replacing_an_image_that_changed_since_it_was_read_conflicts(store: &MetaStore) {
+    let r = "r-cas";
+    let image = sample_image(r, "111", "cas", 0);
+    store.insert_image(&image).await.unwrap();
+    let read = store
+        .get_image(r, image.id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut tagged = read.clone();
+    tagged.tags = vec![tag("env", "prod")];
+    store
+        .apply(vec![Write::ReplaceImage {
+            expected: read.clone(),
+            new: tagged.clone(),
+        }])
+        .await
+        .expect("the record is as read: replaced");
+
+    let mut stale = read.clone();
+    stale.status = ImageStatus::Deprecated;
+    let err = store
+        .apply(vec![Write::ReplaceImage {
+            expected: read,
+            new: stale,
+        }])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MetaError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        store.get_image(r, image.id.as_str()).await.unwrap(),
+        Some(tagged),
+        "the newer write stays"
+    );
+}
