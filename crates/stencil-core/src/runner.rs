@@ -160,8 +160,8 @@ impl TaskRunner {
                 d.progress = pct;
             }
             writes.push(Write::ReplaceImage {
-                expected: image,
-                new,
+                expected: Box::new(image),
+                new: Box::new(new),
             });
         }
         match self.env.meta.apply(writes).await {
@@ -230,8 +230,8 @@ impl TaskRunner {
                             ImageStatus::CreateFailed
                         };
                         writes.push(Write::ReplaceImage {
-                            expected: image,
-                            new,
+                            expected: Box::new(image),
+                            new: Box::new(new),
                         });
                     }
                 }
@@ -354,8 +354,8 @@ impl TaskRunner {
             d.progress = 100;
         }
         writes.push(Write::ReplaceImage {
-            expected: read,
-            new: image,
+            expected: Box::new(read),
+            new: Box::new(image),
         });
         Ok(writes)
     }

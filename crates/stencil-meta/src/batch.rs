@@ -18,9 +18,9 @@ pub enum Write {
     /// backend and across nodes).
     ReplaceImage {
         /// The record as it was read.
-        expected: Image,
+        expected: Box<Image>,
         /// The record to store.
-        new: Image,
+        new: Box<Image>,
     },
     /// Removes an image if present.
     DeleteImage {

@@ -110,8 +110,8 @@ impl Lifecycle {
         }
         self.meta
             .apply(vec![Write::ReplaceImage {
-                expected: read,
-                new: image,
+                expected: Box::new(read),
+                new: Box::new(image),
             }])
             .await?;
         Ok(())

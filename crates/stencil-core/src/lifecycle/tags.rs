@@ -71,8 +71,8 @@ impl Lifecycle {
                     edit(&mut image.tags);
                     let n = image.tags.len() as u64;
                     writes.push(Write::ReplaceImage {
-                        expected: read,
-                        new: image,
+                        expected: Box::new(read),
+                        new: Box::new(image),
                     });
                     n
                 }

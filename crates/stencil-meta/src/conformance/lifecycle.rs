@@ -349,8 +349,8 @@ pub(super) async fn replacing_an_image_that_changed_since_it_was_read_conflicts(
     tagged.tags = vec![tag("env", "prod")];
     store
         .apply(vec![Write::ReplaceImage {
-            expected: read.clone(),
-            new: tagged.clone(),
+            expected: Box::new(read.clone()),
+            new: Box::new(tagged.clone()),
         }])
         .await
         .expect("the record is as read: replaced");
@@ -359,8 +359,8 @@ pub(super) async fn replacing_an_image_that_changed_since_it_was_read_conflicts(
     stale.status = ImageStatus::Deprecated;
     let err = store
         .apply(vec![Write::ReplaceImage {
-            expected: read,
-            new: stale,
+            expected: Box::new(read),
+            new: Box::new(stale),
         }])
         .await
         .unwrap_err();
