@@ -25,7 +25,7 @@ use crate::chunker::{Payload, RawChunk, chunk_source};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::hinted::chunk_source_hinted;
-use crate::index::{Index, IndexEntry, bitmap_from_extents};
+use crate::index::{BITMAP_GRANULARITY, Index, IndexEntry, bitmap_from_extents};
 use crate::segment::{Sink, chunk_parallel};
 use crate::source::{GuestSource, normalize_extents};
 use crate::store::ChunkStore;
@@ -77,7 +77,34 @@ enum Done {
         item: usize,
         count: u64,
     },
+    /// Allocation-bitmap granules that read as zeros (whole granules inside one chunk).
+    Zeros(Vec<u64>),
     Failed(Error),
+}
+
+/// The bitmap granules wholly inside `[offset, offset + len)` whose bytes are all zero
+/// (`data` is `None` for a chunk known to be zeros). Exports leave them as holes, as
+/// `qemu-img convert` does with zero clusters.
+fn zero_granules(offset: u64, len: u64, data: Option<&[u8]>) -> Vec<u64> {
+    let g = BITMAP_GRANULARITY;
+    let (first, last) = (offset.div_ceil(g), (offset + len) / g);
+    (first..last)
+        .filter(|k| {
+            data.is_none_or(|d| {
+                let from = (k * g - offset) as usize;
+                d.get(from..from + g as usize).is_some_and(is_zero)
+            })
+        })
+        .collect()
+}
+
+/// True when every byte is zero (16 bytes at a time, stopping at the first non-zero).
+fn is_zero(buf: &[u8]) -> bool {
+    let mut words = buf.chunks_exact(16);
+    words
+        .by_ref()
+        .all(|w| u128::from_ne_bytes(w.try_into().unwrap_or([1; 16])) == 0)
+        && words.remainder().iter().all(|&b| b == 0)
 }
 
 pub(crate) fn import(
@@ -92,7 +119,7 @@ pub(crate) fn import(
         .extents()
         .map_err(|source| Error::Source { offset: 0, source })?;
     let extents = normalize_extents(virtual_size, map)?;
-    let bitmap = bitmap_from_extents(virtual_size, &extents);
+    let mut bitmap = bitmap_from_extents(virtual_size, &extents);
     let workers = config.workers.max(1);
     let uploaders = config.uploaders.max(1);
     let chunk_threads = config.chunk_threads;
@@ -168,6 +195,13 @@ pub(crate) fn import(
                 }
                 Done::ItemEnd { item, count } => {
                     counts.insert(item, count);
+                }
+                Done::Zeros(granules) => {
+                    for k in granules {
+                        if let Some(byte) = bitmap.get_mut((k / 8) as usize) {
+                            *byte &= !(1 << (k % 8));
+                        }
+                    }
                 }
                 Done::Entry {
                     seq,
@@ -259,6 +293,14 @@ fn worker(
     let mut compressor = None;
     for Job { seq, chunk, known } in jobs {
         let end = chunk.offset + chunk.len;
+        let data = match &chunk.payload {
+            Payload::Zero => None,
+            Payload::Data(bytes) => Some(&bytes[..]),
+        };
+        let zeros = zero_granules(chunk.offset, chunk.len, data);
+        if !zeros.is_empty() && res.send(Done::Zeros(zeros)).is_err() {
+            return;
+        }
         let step = match chunk.payload {
             Payload::Zero => Ok(Some(Done::Entry {
                 seq,
@@ -341,5 +383,24 @@ fn uploader(store: &ChunkStore, ups: Receiver<Upload>, res: Sender<Done>) {
         if res.send(done).is_err() || failed {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod zero_tests {
+    use super::*;
+
+    #[test]
+    fn only_whole_zero_granules_inside_the_chunk_are_reported() {
+        let g = BITMAP_GRANULARITY as usize;
+        // A chunk from g/2 to 4g: granules 1, 2 and 3 are whole; 2 has a non-zero byte.
+        let mut data = vec![0u8; g * 7 / 2];
+        data[g / 2 + g + 5] = 1;
+        assert_eq!(
+            zero_granules(g as u64 / 2, data.len() as u64, Some(&data)),
+            vec![1, 3]
+        );
+        assert_eq!(zero_granules(0, 2 * g as u64 + 1, None), vec![0, 1]);
+        assert_eq!(zero_granules(1, g as u64, None), Vec::<u64>::new());
     }
 }

@@ -20,8 +20,15 @@ const ZERO_BLOCK: u64 = 64 << 10;
 const TMP_NAME_KEEP: usize = 200;
 /// Copy buffer of [`Bucket::download`].
 const COPY_BUF: usize = 1 << 20;
-/// Largest single `pwrite` (larger page-cache writes measured slower, see stencil-formats).
-const WRITE_MAX: usize = 1 << 20;
+/// Writers gather this much before writing. Measured on the target machines (`dd` of 1.6 GB
+/// into the page cache): 64 KiB writes cost 4.7 s of system time, 1 MiB 1.05 s, 4 MiB 0.82 s;
+/// the writers upstream hand over anything from a few bytes to a cluster.
+const WRITE_BUFFER: usize = 8 << 20;
+/// Largest single `pwrite`.
+const WRITE_MAX: usize = WRITE_BUFFER;
+/// After this many bytes a background thread starts writing them back (`fdatasync` on a
+/// second handle), so the fsync of `finish` waits for the tail only, not the whole file.
+const EARLY_WRITEBACK: u64 = 128 << 20;
 
 /// A bucket stored as a directory.
 #[derive(Debug)]
@@ -241,6 +248,7 @@ impl Bucket for FileBucket {
                 .open(&tmp);
             match opened {
                 Ok(file) => {
+                    let writeback = Writeback::start(&file);
                     return Ok(Box::new(FileWriter {
                         bucket: self.name.clone(),
                         key: key.to_string(),
@@ -249,6 +257,9 @@ impl Bucket for FileBucket {
                         dest,
                         pos: 0,
                         done: false,
+                        buf: Vec::with_capacity(WRITE_BUFFER),
+                        unsynced: 0,
+                        writeback,
                     }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -364,6 +375,50 @@ fn is_absent(e: &io::Error) -> bool {
     )
 }
 
+/// A thread that starts writeback of a file being written, when asked.
+#[derive(Debug)]
+struct Writeback {
+    tx: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writeback {
+    /// `None` if the file cannot be opened twice (writeback then all happens at `finish`).
+    fn start(file: &File) -> Option<Writeback> {
+        let file = file.try_clone().ok()?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("stencil-writeback".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    // Errors surface again at the fsync of `finish`.
+                    let _ = file.sync_data();
+                }
+            })
+            .ok()?;
+        Some(Writeback {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Asks for a writeback unless one is still running.
+    fn poke(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.try_send(());
+        }
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Writes a temp file front to back with positional writes, leaving zero blocks as holes.
 #[derive(Debug)]
 struct FileWriter {
@@ -372,12 +427,59 @@ struct FileWriter {
     file: File,
     tmp: PathBuf,
     dest: PathBuf,
+    /// Bytes of the object so far, `buf` included.
     pos: u64,
     done: bool,
+    /// Bytes not yet written, ending at `pos`.
+    buf: Vec<u8>,
+    /// Bytes written since the last writeback request.
+    unsynced: u64,
+    writeback: Option<Writeback>,
 }
 
 impl FileWriter {
+    /// Writes `buf` out, leaving aligned all-zero blocks as holes.
+    fn drain(&mut self) -> io::Result<()> {
+        let buf = std::mem::take(&mut self.buf);
+        let mut at = self.pos - buf.len() as u64;
+        // The file starts empty and grows front to back, so a skipped range reads as zeros.
+        let mut i = 0;
+        while i < buf.len() {
+            let block_end = (at / ZERO_BLOCK + 1) * ZERO_BLOCK;
+            let n = ((block_end - at) as usize).min(buf.len() - i);
+            if is_zero(&buf[i..i + n]) {
+                at += n as u64;
+                i += n;
+                continue;
+            }
+            // From here on pieces are block aligned: extend the write over non-zero blocks.
+            let mut j = i + n;
+            while j < buf.len() && j - i < WRITE_MAX {
+                let e = (j + ZERO_BLOCK as usize).min(buf.len());
+                if is_zero(&buf[j..e]) {
+                    break;
+                }
+                j = e;
+            }
+            self.file.write_all_at(&buf[i..j], at)?;
+            self.unsynced += (j - i) as u64;
+            at += (j - i) as u64;
+            i = j;
+        }
+        self.buf = buf;
+        self.buf.clear();
+        if self.unsynced >= EARLY_WRITEBACK {
+            self.unsynced = 0;
+            if let Some(w) = &self.writeback {
+                w.poke();
+            }
+        }
+        Ok(())
+    }
+
     fn commit(&mut self) -> io::Result<()> {
+        self.drain()?;
+        self.writeback.take();
         // Trailing zeros were skipped: the length makes them part of the file.
         if self.file.metadata()?.len() != self.pos {
             self.file.set_len(self.pos)?;
@@ -394,30 +496,13 @@ impl FileWriter {
 
 impl Write for FileWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // The file starts empty and grows front to back, so a skipped range reads as zeros.
-        let mut i = 0;
-        while i < buf.len() {
-            let block_end = (self.pos / ZERO_BLOCK + 1) * ZERO_BLOCK;
-            let n = ((block_end - self.pos) as usize).min(buf.len() - i);
-            if is_zero(&buf[i..i + n]) {
-                self.pos += n as u64;
-                i += n;
-                continue;
-            }
-            // From here on pieces are block aligned: extend the write over non-zero blocks.
-            let mut j = i + n;
-            while j < buf.len() && j - i < WRITE_MAX {
-                let e = (j + ZERO_BLOCK as usize).min(buf.len());
-                if is_zero(&buf[j..e]) {
-                    break;
-                }
-                j = e;
-            }
-            self.file.write_all_at(&buf[i..j], self.pos)?;
-            self.pos += (j - i) as u64;
-            i = j;
+        let n = buf.len().min(WRITE_BUFFER - self.buf.len());
+        self.buf.extend_from_slice(&buf[..n]);
+        self.pos += n as u64;
+        if self.buf.len() == WRITE_BUFFER {
+            self.drain()?;
         }
-        Ok(buf.len())
+        Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
