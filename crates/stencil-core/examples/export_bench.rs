@@ -17,19 +17,7 @@ fn main() -> Result<()> {
     let store = ChunkStore::new(Arc::new(LocalBackend::open(dir)?), StoreConfig::default())?;
     let start = Instant::now();
     let index = Arc::new(store.load_index(name)?);
-    let extents: Vec<stencil_formats::Extent> = index
-        .allocation()
-        .into_iter()
-        .map(|e| stencil_formats::Extent {
-            offset: e.offset,
-            length: e.length,
-            kind: match e.kind {
-                stencil_chunks::ExtentKind::Data => stencil_formats::ExtentKind::Data,
-                stencil_chunks::ExtentKind::Zero => stencil_formats::ExtentKind::Zero,
-                stencil_chunks::ExtentKind::Unallocated => stencil_formats::ExtentKind::Unallocated,
-            },
-        })
-        .collect();
+    let extents = stencil_core::jobs::export::writer_extents(&index);
     let reader = DiskReader::new(store, index.clone());
     let source = stencil_formats::FnSource(|buf: &mut [u8], off: u64| {
         reader.read_at(buf, off).map_err(std::io::Error::other)

@@ -235,6 +235,14 @@ const DEFAULT_REGIONS: [(&str, &str); 3] = [
 ];
 
 impl Config {
+    /// `(region, chunk_store URL)` of every region, as `RegionStores::open` takes them.
+    pub fn chunk_stores(&self) -> Vec<(String, String)> {
+        self.regions
+            .iter()
+            .map(|r| (r.id.clone(), r.chunk_store.clone()))
+            .collect()
+    }
+
     /// The embedded default with everything under `data_dir`.
     pub fn embedded(data_dir: &Path) -> Config {
         let url = |sub: &str| format!("file://{}", data_dir.join(sub).display());

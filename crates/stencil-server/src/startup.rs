@@ -162,13 +162,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             "public catalog: {e}; such entries are published in configured regions only"
         );
     }
-    let stores = RegionStores::open(
-        &config
-            .regions
-            .iter()
-            .map(|r| (r.id.clone(), r.chunk_store.clone()))
-            .collect::<Vec<_>>(),
-    )?;
+    let stores = RegionStores::open(&config.chunk_stores())?;
     if meta.backend() == stencil_meta::Backend::Sqlite {
         // One node owns the stores: writer sessions on record are a killed process's.
         match stores.clear_stale_sessions() {

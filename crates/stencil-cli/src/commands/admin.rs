@@ -15,13 +15,7 @@ use crate::cli::{AdminCommand, Conn};
 /// Runs an admin command.
 pub async fn run(command: AdminCommand, conn: &Conn) -> Result<()> {
     let config = conn.server_config()?;
-    let stores = RegionStores::open(
-        &config
-            .regions
-            .iter()
-            .map(|r| (r.id.clone(), r.chunk_store.clone()))
-            .collect::<Vec<_>>(),
-    )?;
+    let stores = RegionStores::open(&config.chunk_stores())?;
     match command {
         AdminCommand::Gc { margin, dry_run } => {
             let meta = MetaStore::open(&config.metadata.url)

@@ -227,20 +227,9 @@ impl Bucket for FileBucket {
         if dest.is_dir() {
             return Err(invalid(key, "the key names a directory in the bucket"));
         }
-        let name = dest
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let mut keep = name.len().min(TMP_NAME_KEEP);
-        while !name.is_char_boundary(keep) {
-            keep -= 1;
-        }
+        let stem = tmp_stem(&dest);
         loop {
-            let tmp = parent.join(format!(
-                ".{}.stencil-tmp-{:016x}",
-                &name[..keep],
-                rand::random::<u64>()
-            ));
+            let tmp = parent.join(format!("{stem}{:016x}", rand::random::<u64>()));
             let opened = OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -318,15 +307,7 @@ impl Bucket for FileBucket {
         if self.resolve_inside(key, &parent)?.is_none() {
             return Ok(());
         }
-        let name = dest
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        let mut keep = name.len().min(TMP_NAME_KEEP);
-        while !name.is_char_boundary(keep) {
-            keep -= 1;
-        }
-        let stem = format!(".{}.stencil-tmp-", &name[..keep]);
+        let stem = tmp_stem(&dest);
         let entries = match fs::read_dir(&parent) {
             Ok(rd) => rd,
             Err(e) if is_absent(&e) => return Ok(()),
@@ -373,6 +354,20 @@ fn is_absent(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
+}
+
+/// `.<name>.stencil-tmp-`: the start of the temp file names of writers of `dest` (the name
+/// cut to [`TMP_NAME_KEEP`] bytes), followed by 16 hex digits.
+fn tmp_stem(dest: &Path) -> String {
+    let name = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let mut keep = name.len().min(TMP_NAME_KEEP);
+    while !name.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    format!(".{}.stencil-tmp-", &name[..keep])
 }
 
 /// A thread that starts writeback of a file being written, when asked.

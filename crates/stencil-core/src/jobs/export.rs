@@ -44,6 +44,19 @@ pub fn output_format(f: ExportFormat) -> stencil_formats::OutputFormat {
     }
 }
 
+/// A stored disk's allocation map as the format writers take it.
+pub fn writer_extents(index: &stencil_chunks::Index) -> Vec<stencil_formats::Extent> {
+    index
+        .allocation()
+        .into_iter()
+        .map(|e| stencil_formats::Extent {
+            offset: e.offset,
+            length: e.length,
+            kind: format_kind(e.kind),
+        })
+        .collect()
+}
+
 /// Writes every disk's object. On any failure the objects already written are removed.
 pub fn run(
     env: &JobEnv,
@@ -66,15 +79,7 @@ pub fn run(
                 d.snapshot_id
             ))
         })?;
-        let extents: Vec<stencil_formats::Extent> = index
-            .allocation()
-            .into_iter()
-            .map(|e| stencil_formats::Extent {
-                offset: e.offset,
-                length: e.length,
-                kind: format_kind(e.kind),
-            })
-            .collect();
+        let extents = writer_extents(&index);
         total += data_bytes(&index.allocation());
         disks.push((d, Arc::new(index), extents));
     }

@@ -7,10 +7,10 @@
 //! attempt costs about one read of the source), exports rewrite their objects, the others only
 //! read. Nothing is recorded as done until the bytes it names are durable.
 
-pub(crate) mod create;
-pub(crate) mod export;
-pub(crate) mod import;
-pub(crate) mod public;
+pub mod create;
+pub mod export;
+pub mod import;
+pub mod public;
 mod source;
 
 use std::sync::Arc;

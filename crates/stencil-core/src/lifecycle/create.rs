@@ -5,14 +5,13 @@ use chrono::Utc;
 use stencil_domain::requests::{CreateDisk, CreateImage};
 use stencil_domain::{
     Architecture, BootMode, DiskDeviceMapping, DiskType, DomainError, Image, ImageFeatures,
-    ImageId, ImageKind, ImageStatus, ImdsSupport, MappingProblem, Snapshot, SnapshotStatus, Task,
-    TaskAction, Usage,
+    ImageId, ImdsSupport, MappingProblem, Snapshot, SnapshotStatus, Task, TaskAction,
 };
 use stencil_meta::Write;
 
-use super::Lifecycle;
 use super::import::device_name;
 use super::tokens::TokenCheck;
+use super::{Lifecycle, new_custom_image};
 use crate::jobs::JobSpec;
 use crate::jobs::create::CreateSpec;
 use crate::{Caller, ServiceError};
@@ -183,11 +182,8 @@ impl Lifecycle {
             .iter()
             .filter_map(|(d, _)| d.snapshot_id.clone())
             .collect();
+        let architecture = req.architecture.unwrap_or(Architecture::X86_64);
         let image = Image {
-            id: image_id.clone(),
-            region: region.clone(),
-            kind: ImageKind::Custom,
-            owner: Some(caller.account.clone()),
             name: req
                 .name
                 .clone()
@@ -195,36 +191,20 @@ impl Lifecycle {
             description: req.description.clone(),
             family: req.family.clone(),
             version: req.version.clone(),
-            status: ImageStatus::Creating,
-            progress: 0,
-            creation_time: now,
             size_gib: system_size,
-            architecture: req.architecture.unwrap_or(Architecture::X86_64),
-            os_type: platform.os_type(),
-            os_name: platform.as_str().to_string(),
-            os_name_en: platform.as_str().to_string(),
-            platform,
-            boot_mode: req.boot_mode.unwrap_or(match req.architecture {
-                Some(Architecture::Arm64) => BootMode::Uefi,
+            architecture,
+            boot_mode: req.boot_mode.unwrap_or(match architecture {
+                Architecture::Arm64 => BootMode::Uefi,
                 _ => BootMode::Bios,
             }),
-            is_support_cloudinit: true,
-            is_support_io_optimized: true,
-            login_as_non_root_supported: false,
-            license_type: String::new(),
-            license_billed: false,
             features: ImageFeatures {
                 imds_support: Some(req.imds_support.unwrap_or(ImdsSupport::V1)),
                 ..ImageFeatures::default()
             },
             resource_group_id: req.resource_group_id.clone(),
-            usage: Usage::None,
-            is_copied: false,
-            is_public: false,
-            product_code: String::new(),
-            supplier_name: String::new(),
             disks: disks.into_iter().map(|(d, _)| d).collect(),
             tags: req.tags.clone(),
+            ..new_custom_image(&image_id, &region, &caller.account, platform, now)
         };
         let spec = JobSpec::Create(CreateSpec {
             image_id: image_id.to_string(),

@@ -4,13 +4,13 @@
 use chrono::Utc;
 use stencil_domain::requests::ImportImage;
 use stencil_domain::{
-    DiskDeviceMapping, DiskType, DomainError, Image, ImageFeatures, ImageId, ImageKind,
-    ImageStatus, QuotaKind, RelatedItem, SnapshotId, Task, TaskAction, Usage,
+    DiskDeviceMapping, DiskType, DomainError, Image, ImageFeatures, ImageId, QuotaKind,
+    RelatedItem, SnapshotId, Task, TaskAction,
 };
 use stencil_meta::Write;
 
-use super::Lifecycle;
 use super::tokens::TokenCheck;
+use super::{Lifecycle, new_custom_image};
 use crate::jobs::JobSpec;
 use crate::jobs::import::{ImportDiskSpec, ImportSpec};
 use crate::{Caller, ServiceError};
@@ -114,43 +114,22 @@ impl Lifecycle {
             })
             .collect();
         let image = Image {
-            id: image_id.clone(),
-            region: region.clone(),
-            kind: ImageKind::Custom,
-            owner: Some(caller.account.clone()),
             name: req
                 .name
                 .clone()
                 .unwrap_or_else(|| format!("import-{image_id}")),
             description: req.description.clone(),
-            family: String::new(),
-            version: String::new(),
-            status: ImageStatus::Creating,
-            progress: 0,
-            creation_time: now,
             size_gib: req.disks[0].size_gib.unwrap_or(0),
             architecture: req.architecture,
             os_type: req.os_type,
-            platform: req.platform.clone(),
-            os_name: req.platform.as_str().to_string(),
-            os_name_en: req.platform.as_str().to_string(),
             boot_mode: req.boot_mode,
-            is_support_cloudinit: true,
-            is_support_io_optimized: true,
-            login_as_non_root_supported: false,
             license_type: req.license_type.clone(),
-            license_billed: false,
             features: ImageFeatures {
                 nvme_support: Some(req.nvme_support),
                 imds_support: Some(req.imds_support),
                 ..ImageFeatures::default()
             },
             resource_group_id: req.resource_group_id.clone(),
-            usage: Usage::None,
-            is_copied: false,
-            is_public: false,
-            product_code: String::new(),
-            supplier_name: String::new(),
             disks: req
                 .disks
                 .iter()
@@ -169,6 +148,13 @@ impl Lifecycle {
                 })
                 .collect(),
             tags: req.tags.clone(),
+            ..new_custom_image(
+                &image_id,
+                &region,
+                &caller.account,
+                req.platform.clone(),
+                now,
+            )
         };
         let spec = JobSpec::Import(ImportSpec {
             image_id: image_id.to_string(),

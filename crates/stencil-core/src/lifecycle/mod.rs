@@ -39,6 +39,51 @@ pub struct Lifecycle {
     runner: TaskRunner,
 }
 
+/// A `Creating` custom image of `owner` with the defaults ImportImage and CreateImage share;
+/// callers set what their request names.
+fn new_custom_image(
+    id: &stencil_domain::ImageId,
+    region: &str,
+    owner: &AccountId,
+    platform: stencil_domain::Platform,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Image {
+    Image {
+        id: id.clone(),
+        region: region.to_string(),
+        kind: ImageKind::Custom,
+        owner: Some(owner.clone()),
+        name: String::new(),
+        description: String::new(),
+        family: String::new(),
+        version: String::new(),
+        status: stencil_domain::ImageStatus::Creating,
+        progress: 0,
+        creation_time: now,
+        size_gib: 0,
+        architecture: stencil_domain::Architecture::X86_64,
+        os_type: platform.os_type(),
+        os_name: platform.as_str().to_string(),
+        os_name_en: platform.as_str().to_string(),
+        platform,
+        boot_mode: stencil_domain::BootMode::Bios,
+        is_support_cloudinit: true,
+        is_support_io_optimized: true,
+        login_as_non_root_supported: false,
+        license_type: String::new(),
+        license_billed: false,
+        features: stencil_domain::ImageFeatures::default(),
+        resource_group_id: String::new(),
+        usage: stencil_domain::Usage::None,
+        is_copied: false,
+        is_public: false,
+        product_code: String::new(),
+        supplier_name: String::new(),
+        disks: Vec::new(),
+        tags: Vec::new(),
+    }
+}
+
 impl Lifecycle {
     /// A service over `meta`, running tasks on `runner`.
     pub fn new(
