@@ -9,6 +9,8 @@
 //!
 //! Memory: one window of `max + ZERO_RUN_MIN + READ_BLOCK` bytes, whatever the disk size.
 
+use std::ops::Range;
+
 use fastcdc::v2020::FastCDC;
 
 use crate::digest::{is_all_zero, zero_prefix_len};
@@ -64,6 +66,45 @@ pub fn chunk_source(
             while let Some(chunk) = cutter.next_chunk(true)? {
                 emit(chunk)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// Like [`chunk_source`], over the guest ranges `ranges` only (sorted, disjoint): each range is
+/// cut as a chain that starts at the range's start and is cut at its end, in guest coordinates
+/// (fixed cuts stay guest-aligned, zero runs are found at 64 KiB-aligned guest offsets); the
+/// parts of a range inside a hole region are one ZERO chunk each, not read.
+pub(crate) fn chunk_ranges(
+    src: &dyn GuestSource,
+    params: ChunkerParams,
+    extents: &[Extent],
+    ranges: &[Range<u64>],
+    emit: &mut dyn FnMut(RawChunk) -> Result<()>,
+) -> Result<()> {
+    params.validate()?;
+    let regions = regions(extents);
+    let mut window = Vec::new();
+    for range in ranges {
+        let first = regions.partition_point(|&(_, end, _)| end <= range.start);
+        for &(start, end, hole) in regions[first..]
+            .iter()
+            .take_while(|&&(start, _, _)| start < range.end)
+        {
+            let (start, end) = (start.max(range.start), end.min(range.end));
+            if hole {
+                emit(RawChunk {
+                    offset: start,
+                    len: end - start,
+                    payload: Payload::Zero,
+                })?;
+                continue;
+            }
+            let mut cutter = Cutter::with_buffer(src, extents, params, start, end, window);
+            while let Some(chunk) = cutter.next_chunk(true)? {
+                emit(chunk)?;
+            }
+            window = cutter.into_buffer();
         }
     }
     Ok(())

@@ -15,19 +15,20 @@
 //! window, whatever the image size.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::thread;
 use std::time::SystemTime;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::backend::PutOutcome;
-use crate::chunker::{Payload, RawChunk, chunk_source};
+use crate::chunker::{Payload, RawChunk, chunk_ranges, chunk_source};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::hinted::chunk_source_hinted;
 use crate::index::{BITMAP_GRANULARITY, Index, IndexEntry, bitmap_from_extents};
 use crate::segment::{Sink, chunk_parallel};
-use crate::source::{GuestSource, normalize_extents};
+use crate::source::{Extent, GuestSource, normalize_extents};
 use crate::store::ChunkStore;
 
 /// What an import did.
@@ -107,6 +108,27 @@ fn is_zero(buf: &[u8]) -> bool {
         && words.remainder().iter().all(|&b| b == 0)
 }
 
+/// What the pipeline cuts.
+#[derive(Clone, Copy)]
+pub(crate) enum Scope<'a> {
+    /// The whole disk, taking a hint's cuts where they still hold.
+    Whole(Option<&'a Index>),
+    /// Only these guest ranges (sorted, disjoint, non-empty), cut sequentially; each range's
+    /// chain starts at its start and its last chunk ends at its end.
+    Ranges(&'a [Range<u64>]),
+}
+
+/// What the pipeline produced.
+pub(crate) struct Chunked {
+    /// Entries in guest order: the whole disk, or for [`Scope::Ranges`] those of the ranges only.
+    pub(crate) entries: Vec<IndexEntry>,
+    /// The source's allocation bitmap of the whole disk, with the zero granules found inside
+    /// the chunks cut cleared.
+    pub(crate) bitmap: Vec<u8>,
+    /// Counts over the chunks cut.
+    pub(crate) stats: ImportStats,
+}
+
 pub(crate) fn import(
     store: &ChunkStore,
     src: &dyn GuestSource,
@@ -114,12 +136,38 @@ pub(crate) fn import(
     hint: Option<&Index>,
 ) -> Result<(Index, ImportStats)> {
     let config = store.config();
-    let virtual_size = src.virtual_size();
+    let extents = source_extents(src)?;
+    let out = run(store, src, &extents, started, Scope::Whole(hint))?;
+    let index = Index::new(
+        src.virtual_size(),
+        config.chunker,
+        config.key.is_some(),
+        out.entries,
+        out.bitmap,
+    )?;
+    Ok((index, out.stats))
+}
+
+/// The source's allocation map, normalised to cover `[0, virtual_size)`.
+pub(crate) fn source_extents(src: &dyn GuestSource) -> Result<Vec<Extent>> {
     let map = src
         .extents()
         .map_err(|source| Error::Source { offset: 0, source })?;
-    let extents = normalize_extents(virtual_size, map)?;
-    let mut bitmap = bitmap_from_extents(virtual_size, &extents);
+    normalize_extents(src.virtual_size(), map)
+}
+
+/// Runs the pipeline over `scope` of `src` (whose normalised map is `extents`): chunks are
+/// stored or touched under the session that started at `started`.
+pub(crate) fn run(
+    store: &ChunkStore,
+    src: &dyn GuestSource,
+    extents: &[Extent],
+    started: SystemTime,
+    scope: Scope<'_>,
+) -> Result<Chunked> {
+    let config = store.config();
+    let virtual_size = src.virtual_size();
+    let mut bitmap = bitmap_from_extents(virtual_size, extents);
     let workers = config.workers.max(1);
     let uploaders = config.uploaders.max(1);
     let chunk_threads = config.chunk_threads;
@@ -134,13 +182,20 @@ pub(crate) fn import(
     let mut entries: Vec<IndexEntry> = Vec::new();
     let mut failure: Option<Error> = None;
     thread::scope(|s| {
-        let (params, ext, res) = (config.chunker, &extents, res_tx.clone());
+        let (params, ext, res) = (config.chunker, extents, res_tx.clone());
         s.spawn(move || {
             let sink = ChannelSink {
                 jobs: job_tx,
                 res: res.clone(),
             };
-            let result = if let Some(hint) = hint {
+            let result = if let Scope::Ranges(ranges) = scope {
+                let mut n = 0;
+                chunk_ranges(src, params, ext, ranges, &mut |chunk| {
+                    n += 1;
+                    sink.emit(0, n - 1, chunk)
+                })
+                .and_then(|()| sink.finish(0, n))
+            } else if let Scope::Whole(Some(hint)) = scope {
                 let mut n = 0;
                 chunk_source_hinted(
                     src,
@@ -240,14 +295,11 @@ pub(crate) fn import(
     if let Some(e) = failure {
         return Err(e);
     }
-    let index = Index::new(
-        virtual_size,
-        config.chunker,
-        config.key.is_some(),
+    Ok(Chunked {
         entries,
         bitmap,
-    )?;
-    Ok((index, stats))
+        stats,
+    })
 }
 
 struct ChannelSink {
@@ -274,7 +326,11 @@ impl Sink for ChannelSink {
 
 /// True when the blob is stored and GC will keep it while this session is open: fresh enough
 /// already (a `stat`), or touched now (a metadata write).
-fn present_and_kept(store: &ChunkStore, digest: &Digest, started: SystemTime) -> Result<bool> {
+pub(crate) fn present_and_kept(
+    store: &ChunkStore,
+    digest: &Digest,
+    started: SystemTime,
+) -> Result<bool> {
     let backend = store.backend();
     match backend.blob_modified(digest)? {
         None => Ok(false),

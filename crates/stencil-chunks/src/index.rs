@@ -257,6 +257,10 @@ impl Index {
             .get((bit / 8) as usize)
             .is_some_and(|b| b & (1 << (bit % 8)) != 0)
     }
+    /// The allocation bitmap (one bit per [`BITMAP_GRANULARITY`] block, LSB first).
+    pub(crate) fn bitmap(&self) -> &[u8] {
+        &self.bitmap
+    }
     /// The allocation map as merged extents (Data or Unallocated) covering the whole disk.
     pub fn allocation(&self) -> Vec<Extent> {
         let mut out: Vec<Extent> = Vec::new();

@@ -43,10 +43,12 @@
 //! [`ChunkStore::begin_session`] → [`store::WriteSession::import`] (a [`GuestSource`]) →
 //! [`store::WriteSession::commit`]; [`ChunkStore::missing`]; [`read::DiskReader`] for `read_at`,
 //! allocation map and streaming export; [`verify::verify`]; [`gc::gc`].
+//! Copy-on-write snapshots: [`store::WriteSession::import_delta`] re-chunks only the written ranges.
 
 pub mod backend;
 pub mod blob;
 pub mod chunker;
+mod delta;
 pub mod digest;
 pub mod error;
 pub mod gc;

@@ -1,10 +1,12 @@
 //! The store: configuration, chunk reads, indexes, and writer sessions.
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{ChunkBackend, Namespace, PutOutcome};
 use crate::blob::{self, BlobCodec, FLAG_AES_GCM};
+use crate::delta::import_delta;
 use crate::digest::{ChunkHasher, Digest};
 use crate::error::{Error, Result};
 use crate::import::{ImportStats, import};
@@ -224,6 +226,31 @@ impl WriteSession {
         hint: &Index,
     ) -> Result<(Index, ImportStats)> {
         import(&self.store, src, self.started, Some(hint))
+    }
+
+    /// Imports `src`, a newer version of the disk stored as `base` (an index of this store), where
+    /// only the byte ranges in `dirty` (in any order, possibly overlapping or unaligned, each
+    /// inside the disk) can differ from `base`.
+    ///
+    /// Each dirty range is widened to the base's data entries it touches (a ZERO entry is split
+    /// instead), overlapping widened ranges are merged, and the resulting ranges are chunked as
+    /// the store's config says (holes and zero runs become ZERO entries) and stored like
+    /// [`Self::import`] does, all in one pipeline run. Every other base entry is reused as it is:
+    /// not read, not hashed; its chunk is checked and touched so GC keeps it until the commit
+    /// (re-chunked from `src` if the store lacks it). The allocation bitmap keeps the base's bits
+    /// outside the re-chunked ranges and takes `src`'s inside them. The returned index is not
+    /// committed; the stats count the re-chunked ranges only (`virtual_size` is the disk's).
+    ///
+    /// Errors when `src`'s virtual size differs from `base`'s or a range ends past it. When
+    /// `base` was cut by another chunker, or keyed differently from this store, nothing can be
+    /// shared and this is a full [`Self::import`] (its stats then count the whole disk).
+    pub fn import_delta(
+        &self,
+        base: &Index,
+        src: &dyn GuestSource,
+        dirty: &[Range<u64>],
+    ) -> Result<(Index, ImportStats)> {
+        import_delta(&self.store, self.started, base, src, dirty)
     }
 
     /// Commits an index under `name`: checks that every chunk it names is stored, makes the
