@@ -278,6 +278,8 @@ string_enum!(
         CreateImage => "CreateImage",
         /// Storing the bytes of a public catalog image at first start.
         PublicImage => "PublicImage",
+        /// `CreateSnapshot`, and the disk snapshots of `CreateImage` from an instance.
+        CreateSnapshot => "CreateSnapshot",
     }
 );
 
@@ -379,3 +381,72 @@ string_enum!(
         Snapshot => "snapshot",
     }
 );
+
+string_enum!(
+    /// Status of an instance (`DescribeInstances` `Status`). Stencil does not boot instances:
+    /// the status is the API's state machine, and the disks are reachable over NBD in every
+    /// status.
+    InstanceStatus {
+        /// Being created.
+        Pending => "Pending",
+        /// StartInstance in progress.
+        Starting => "Starting",
+        /// Running.
+        Running => "Running",
+        /// StopInstance in progress.
+        Stopping => "Stopping",
+        /// Stopped.
+        Stopped => "Stopped",
+    }
+);
+
+string_enum!(
+    /// Status of a disk (`DescribeDisks` `Status`).
+    DiskStatus {
+        /// Attached to an instance.
+        InUse => "In_use",
+        /// Not attached.
+        Available => "Available",
+        /// Being attached.
+        Attaching => "Attaching",
+        /// Being detached.
+        Detaching => "Detaching",
+        /// Being created.
+        Creating => "Creating",
+        /// Being re-initialised (ResetDisk, ReInitDisk).
+        ReIniting => "ReIniting",
+    }
+);
+
+string_enum!(
+    /// Category of a disk (`SystemDisk.Category`, `DataDisk.N.Category`).
+    DiskCategory {
+        /// Basic disk.
+        Cloud => "cloud",
+        /// Ultra disk.
+        CloudEfficiency => "cloud_efficiency",
+        /// Standard SSD.
+        CloudSsd => "cloud_ssd",
+        /// ESSD.
+        CloudEssd => "cloud_essd",
+        /// ESSD AutoPL.
+        CloudAuto => "cloud_auto",
+        /// ESSD Entry.
+        CloudEssdEntry => "cloud_essd_entry",
+    }
+);
+
+impl DiskCategory {
+    /// The sizes in GiB a disk of this category may have (reference §5.18: basic disks
+    /// 20–500 as system disks and 5–2000 as data disks; the others 20–2048 as system disks
+    /// (ESSD 1–2048) and 20–32768 as data disks).
+    pub fn size_range(self, system: bool) -> (u64, u64) {
+        match (self, system) {
+            (DiskCategory::Cloud, true) => (20, 500),
+            (DiskCategory::Cloud, false) => (5, 2000),
+            (DiskCategory::CloudEssd, true) => (1, 2048),
+            (_, true) => (20, 2048),
+            (_, false) => (20, 32768),
+        }
+    }
+}

@@ -154,6 +154,54 @@ pub enum DomainError {
     /// No such instance, or not the caller's.
     #[error("The specified InstanceId {0:?} does not exist")]
     InstanceNotFound(String),
+    /// No such disk, or not the caller's.
+    #[error("The specified DiskId {0:?} does not exist")]
+    DiskNotFound(String),
+    /// The instance is in a status the operation does not accept.
+    #[error("The instance {instance} is {status}; {operation} needs it {needed}")]
+    IncorrectInstanceStatus {
+        instance: String,
+        status: String,
+        operation: &'static str,
+        needed: &'static str,
+    },
+    /// The disk is in a status the operation does not accept.
+    #[error("The disk {disk} is {status}; {operation} needs it {needed}")]
+    IncorrectDiskStatus {
+        disk: String,
+        status: String,
+        operation: &'static str,
+        needed: &'static str,
+    },
+    /// The image cannot be used to create an instance or a system disk: it is not Available
+    /// (Creating, CreateFailed, UnAvailable) or Deprecated.
+    #[error("The specified image {image} is disabled or is deleted ({status})")]
+    ImageNotUsable { image: String, status: String },
+    /// The requested system disk is smaller than the image.
+    #[error("The system disk size {size_gib} GiB is less than the image size {image_gib} GiB")]
+    SystemDiskTooSmall { size_gib: u64, image_gib: u64 },
+    /// A data disk is smaller than its snapshot, or has neither a size nor a snapshot.
+    #[error("{parameter}: {message}")]
+    DataDiskSize { parameter: String, message: String },
+    /// ReplaceSystemDisk was given an image with data disks.
+    #[error(
+        "The image {0} contains the snapshot of the data disk and cannot replace a system disk"
+    )]
+    ImageHasDataDisks(String),
+    /// ResetDisk was given a snapshot of another disk.
+    #[error("The snapshot {snapshot} was not created from disk {disk}")]
+    SnapshotDiskMismatch { snapshot: String, disk: String },
+    /// ReInitDisk: the disk's source image was deleted.
+    #[error("The disk {disk} cannot be re-initialised: its source image {image} has been deleted")]
+    DiskSourceImageDeleted { disk: String, image: String },
+    /// The snapshot was used to create disks; it needs Force to be deleted.
+    #[error(
+        "The snapshot {snapshot} has been used to create disks ({disks}); use Force to delete it"
+    )]
+    SnapshotCreatedDisk { snapshot: String, disks: String },
+    /// A snapshot of the disk is being created.
+    #[error("A snapshot of disk {0} is being created")]
+    DiskCreatingSnapshot(String),
     /// A resource named in a tag request does not exist or is not the caller's.
     #[error("The specified resource {0:?} does not exist")]
     ResourceNotFound(String),

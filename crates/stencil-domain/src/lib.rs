@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 pub mod ids;
 pub mod image;
+pub mod instance;
 pub mod names;
 pub mod quota;
 pub mod requests;
@@ -23,10 +24,12 @@ pub use attrs::{
     OsType, Platform, SnapshotStatus, SnapshotUsage, Support, TagResourceType, TaskAction,
     TaskStatus, Usage,
 };
+pub use attrs::{DiskCategory, DiskStatus, InstanceStatus};
 pub use error::{Busy, DomainError, ExportRefusal, MappingProblem};
 pub use filter::{ImageFilter, TraitCombo};
 pub use ids::{AccountId, DiskId, ImageId, InstanceId, SnapshotId, TaskId};
 pub use image::{DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, Tag};
+pub use instance::{Disk, GIB, Instance};
 pub use quota::{QuotaKind, Quotas};
 pub use snapshot::Snapshot;
 pub use status::{ImageStatus, StatusFilter};

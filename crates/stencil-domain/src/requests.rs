@@ -278,3 +278,9 @@ pub struct ListTagResources {
     /// Page size (`MaxResults`, default 50).
     pub limit: u64,
 }
+
+mod instances;
+pub use instances::{
+    CreateSnapshot, DataDiskSpec, DescribeDisks, DescribeInstances, InstanceAction,
+    ReplaceSystemDisk, ResetDisk, RunInstances, SystemDiskSpec,
+};
