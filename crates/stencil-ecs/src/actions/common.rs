@@ -7,7 +7,7 @@ use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use stencil_domain::requests::TaskRef;
-use stencil_domain::{ImageId, SnapshotId, TaskId};
+use stencil_domain::{DiskId, ImageId, InstanceId, SnapshotId, TaskId};
 
 use crate::{EcsError, ErrorCode, Params};
 
@@ -84,6 +84,22 @@ pub(crate) fn snapshot_id(raw: &str, name: &str) -> Result<SnapshotId, EcsError>
     SnapshotId::parse(raw).ok_or_else(|| not_found(ErrorCode::InvalidSnapshotIdNotFound, name, raw))
 }
 
+/// The required instance ID `name` (`i-…`); anything else is `InvalidInstanceId.NotFound`.
+pub(crate) fn instance_id(params: &Params, name: &str) -> Result<String, EcsError> {
+    let raw = params.required(name)?;
+    InstanceId::parse(raw)
+        .map(|id| id.as_str().to_owned())
+        .ok_or_else(|| not_found(ErrorCode::InvalidInstanceIdNotFound, name, raw))
+}
+
+/// The required disk ID `name` (`d-…`); anything else is `InvalidDiskId.NotFound`.
+pub(crate) fn disk_id(params: &Params, name: &str) -> Result<String, EcsError> {
+    let raw = params.required(name)?;
+    DiskId::parse(raw)
+        .map(|id| id.as_str().to_owned())
+        .ok_or_else(|| not_found(ErrorCode::InvalidDiskIdNotFound, name, raw))
+}
+
 /// The required `TaskId` (`t-…`); anything else is `InvalidTaskId.NotFound`.
 pub(crate) fn task_id(params: &Params) -> Result<String, EcsError> {
     let raw = params.required("TaskId")?;
@@ -134,6 +150,56 @@ pub(crate) fn page(params: &Params) -> Result<(u64, u64), EcsError> {
         .int_in_range("PageSize", 1..=MAX_PAGE_SIZE)?
         .unwrap_or(DEFAULT_PAGE_SIZE);
     Ok((to_u64(number), to_u64(size)))
+}
+
+/// The rows one page of a listing reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Listing {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Rows to return.
+    pub limit: u64,
+    /// Whether the caller pages with `NextToken`/`MaxResults`.
+    pub token_paging: bool,
+    /// `PageNumber` as given (1 without one).
+    pub page_number: u64,
+}
+
+/// The page of a listing that takes both `NextToken`/`MaxResults` (preferred; used as soon as
+/// either is sent; `MaxResults` 1–100, default 10) and `PageNumber`/`PageSize`.
+pub(crate) fn listing(params: &Params) -> Result<Listing, EcsError> {
+    let (page_number, page_size) = page(params)?;
+    let token_paging =
+        params.non_empty("NextToken").is_some() || params.non_empty("MaxResults").is_some();
+    let (offset, limit) = if token_paging {
+        let max_results = params
+            .int_in_range("MaxResults", 1..=MAX_PAGE_SIZE)?
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        (decode_next_token(params)?, to_u64(max_results))
+    } else {
+        ((page_number - 1).saturating_mul(page_size), page_size)
+    };
+    Ok(Listing {
+        offset,
+        limit,
+        token_paging,
+        page_number,
+    })
+}
+
+/// A filter the domain request has no field for, that Stencil can honour only when it matches
+/// every resource: absent, or `all_match` (in any case), is fine; any other value is
+/// `UnsupportedParameter` (a filter silently ignored would widen the listing).
+pub(crate) fn vacuous_filter(params: &Params, name: &str, all_match: &str) -> Result<(), EcsError> {
+    match params.non_empty(name) {
+        Some(v) if !v.eq_ignore_ascii_case(all_match) => Err(EcsError::new(
+            ErrorCode::UnsupportedParameter,
+            format!(
+                "The parameter \"{name}\" is not supported with the value {v:?}: every resource here has {all_match:?}."
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An optional integer in `range`, answered with `code` instead of `InvalidParameter` when it

@@ -6,10 +6,7 @@ use serde::Serialize;
 use stencil_domain::requests::DescribeSnapshots;
 use stencil_domain::{Snapshot, SnapshotStatus, SnapshotUsage, Tag};
 
-use super::common::{
-    DEFAULT_PAGE_SIZE, MAX_IDS, MAX_PAGE_SIZE, Parsed, at_most, decode_next_token, page,
-    reject_unsupported, to_u64,
-};
+use super::common::{MAX_IDS, Parsed, at_most, listing, reject_unsupported};
 use super::image_attrs::parse_disk_type;
 use super::tag_params::{DESCRIBE_FILTER_CODES, tag_filters};
 use super::views::{TagList, TagView, api_time, tag_list};
@@ -81,17 +78,7 @@ pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
             value: value.unwrap_or_default(),
         })
         .collect();
-    let (page_number, page_size) = page(params)?;
-    let token_paging =
-        params.non_empty("NextToken").is_some() || params.non_empty("MaxResults").is_some();
-    let (offset, limit) = if token_paging {
-        let max_results = params
-            .int_in_range("MaxResults", 1..=MAX_PAGE_SIZE)?
-            .unwrap_or(DEFAULT_PAGE_SIZE);
-        (decode_next_token(params)?, to_u64(max_results))
-    } else {
-        ((page_number - 1).saturating_mul(page_size), page_size)
-    };
+    let page = listing(params)?;
     let request = DescribeSnapshots {
         region,
         snapshot_ids,
@@ -114,10 +101,10 @@ pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
         encrypted: params.bool("Encrypted")?,
         disk_id: params.non_empty("DiskId").map(str::to_owned),
         tags,
-        offset,
-        limit,
-        token_paging,
-        page_number,
+        offset: page.offset,
+        limit: page.limit,
+        token_paging: page.token_paging,
+        page_number: page.page_number,
     };
     Parsed::new(params, request)
 }

@@ -1,7 +1,7 @@
 //! Domain errors to ECS codes: one exhaustive `match`, so a new `DomainError` variant does
 //! not compile until someone chooses its Code and HTTP status here.
 
-use stencil_domain::{Busy, DomainError, ExportRefusal, MappingProblem, QuotaKind};
+use stencil_domain::{Busy, DomainError, ExportRefusal, MappingProblem, QuotaKind, SnapshotId};
 
 use crate::{EcsError, ErrorCode};
 
@@ -122,9 +122,161 @@ pub fn from_domain(err: &DomainError) -> EcsError {
         DomainError::InstanceNotFound(_) => {
             EcsError::new(ErrorCode::InvalidInstanceIdNotFound, message)
         }
+        DomainError::DiskNotFound(_) => EcsError::new(ErrorCode::InvalidDiskIdNotFound, message),
+        // 403 in every instance and disk action (400 is CreateImage's and CreateSnapshot's).
+        DomainError::IncorrectInstanceStatus { .. } => {
+            EcsError::new(ErrorCode::IncorrectInstanceStatus, message).with_status(403)
+        }
+        DomainError::IncorrectDiskStatus { .. } => {
+            EcsError::new(ErrorCode::IncorrectDiskStatus, message)
+        }
+        DomainError::ImageNotUsable { .. } => {
+            EcsError::new(ErrorCode::OperationDeniedImageNotValid, message)
+        }
+        DomainError::SystemDiskTooSmall { .. } => {
+            EcsError::new(ErrorCode::InvalidSystemDiskSizeLessThanImageSize, message)
+        }
+        DomainError::DataDiskSize { .. } => {
+            EcsError::new(ErrorCode::InvalidDataDiskSizeValueNotSupported, message)
+        }
+        // ReplaceSystemDisk: "The specified image contains the snapshot of the data disk".
+        DomainError::ImageHasDataDisks(_) => {
+            EcsError::new(ErrorCode::OperationDenied, message).with_status(400)
+        }
+        DomainError::SnapshotDiskMismatch { .. } => {
+            EcsError::new(ErrorCode::InvalidParameterMismatch, message)
+        }
+        // ReInitDisk documents one code for a deleted source image and another for a deleted
+        // source snapshot; the variant carries whichever source it was.
+        DomainError::DiskSourceImageDeleted { image, .. } => {
+            if SnapshotId::parse(image).is_some() {
+                EcsError::new(ErrorCode::InvalidSourceSnapshot, message)
+            } else {
+                EcsError::new(ErrorCode::InvalidDiskIdOperationNotSupported, message)
+            }
+        }
+        DomainError::SnapshotCreatedDisk { .. } => {
+            EcsError::new(ErrorCode::SnapshotCreatedDisk, message)
+        }
+        DomainError::DiskCreatingSnapshot(_) => {
+            EcsError::new(ErrorCode::IncorrectDiskStatusCreatingSnapshot, message)
+        }
         DomainError::ResourceNotFound(_) => {
             EcsError::new(ErrorCode::InvalidResourceIdNotFound, message)
         }
         DomainError::Internal(_) => EcsError::internal(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_and_status(err: DomainError) -> (ErrorCode, u16) {
+        let e = from_domain(&err);
+        assert!(e.message().ends_with('.'), "{}", e.message());
+        (e.code(), e.http_status())
+    }
+
+    #[test]
+    fn instance_and_disk_errors_get_the_documented_codes() {
+        use ErrorCode::*;
+        let s = String::from;
+        let cases = [
+            (
+                DomainError::DiskNotFound(s("d-1")),
+                InvalidDiskIdNotFound,
+                404,
+            ),
+            (
+                DomainError::IncorrectInstanceStatus {
+                    instance: s("i-1"),
+                    status: s("Running"),
+                    operation: "ResetDisk",
+                    needed: "Stopped",
+                },
+                IncorrectInstanceStatus,
+                403,
+            ),
+            (
+                DomainError::IncorrectDiskStatus {
+                    disk: s("d-1"),
+                    status: s("Creating"),
+                    operation: "ResetDisk",
+                    needed: "In_use",
+                },
+                IncorrectDiskStatus,
+                403,
+            ),
+            (
+                DomainError::ImageNotUsable {
+                    image: s("m-1"),
+                    status: s("Deprecated"),
+                },
+                OperationDeniedImageNotValid,
+                403,
+            ),
+            (
+                DomainError::SystemDiskTooSmall {
+                    size_gib: 20,
+                    image_gib: 40,
+                },
+                InvalidSystemDiskSizeLessThanImageSize,
+                404,
+            ),
+            (
+                DomainError::DataDiskSize {
+                    parameter: s("DataDisk.1.Size"),
+                    message: s("smaller than the snapshot"),
+                },
+                InvalidDataDiskSizeValueNotSupported,
+                400,
+            ),
+            (
+                DomainError::ImageHasDataDisks(s("m-1")),
+                OperationDenied,
+                400,
+            ),
+            (
+                DomainError::SnapshotDiskMismatch {
+                    snapshot: s("s-1"),
+                    disk: s("d-1"),
+                },
+                InvalidParameterMismatch,
+                403,
+            ),
+            (
+                DomainError::DiskSourceImageDeleted {
+                    disk: s("d-1"),
+                    image: s("m-1"),
+                },
+                InvalidDiskIdOperationNotSupported,
+                404,
+            ),
+            (
+                DomainError::DiskSourceImageDeleted {
+                    disk: s("d-1"),
+                    image: s("s-1"),
+                },
+                InvalidSourceSnapshot,
+                403,
+            ),
+            (
+                DomainError::SnapshotCreatedDisk {
+                    snapshot: s("s-1"),
+                    disks: s("d-1"),
+                },
+                SnapshotCreatedDisk,
+                403,
+            ),
+            (
+                DomainError::DiskCreatingSnapshot(s("d-1")),
+                IncorrectDiskStatusCreatingSnapshot,
+                403,
+            ),
+        ];
+        for (err, code, status) in cases {
+            assert_eq!(code_and_status(err.clone()), (code, status), "{err:?}");
+        }
     }
 }

@@ -12,18 +12,24 @@
 //! |---|---|
 //! | `common` | `Parsed`, IDs, paging and tokens, times, bounded lists, refused parameters |
 //! | `image_attrs` | names, architecture, platform, boot mode, features, devices |
+//! | `instance_attrs` | instance, host and disk names, disk categories and sizes, encryption |
 //! | `tag_params` | tags to set, tag filters, the tag actions' region, type and IDs |
-//! | `views` | JSON views of images, instance types and tags |
+//! | `views` | JSON views of images, instance types and tags (instance and disk views live in their listings) |
 //! | `domain_error` | `DomainError` → ECS code, one exhaustive `match` |
 
 pub mod cancel_task;
 pub mod create_image;
+pub mod create_instance;
+pub mod create_snapshot;
 pub mod delete_image;
+pub mod delete_instance;
 pub mod delete_snapshot;
+pub mod describe_disks;
 pub mod describe_image_from_family;
 pub mod describe_image_support_instance_types;
 pub mod describe_images;
 pub mod describe_instance_types;
+pub mod describe_instances;
 pub mod describe_regions;
 pub mod describe_snapshots;
 pub mod describe_task_attribute;
@@ -32,12 +38,19 @@ pub mod export_image;
 pub mod import_image;
 pub mod list_tag_resources;
 pub mod modify_image_attribute;
+pub mod reinit_disk;
+pub mod replace_system_disk;
+pub mod reset_disk;
+pub mod run_instances;
+pub mod start_instance;
+pub mod stop_instance;
 pub mod tag_resources;
 pub mod untag_resources;
 
 mod common;
 mod domain_error;
 mod image_attrs;
+mod instance_attrs;
 mod tag_params;
 mod views;
 
@@ -86,6 +99,28 @@ pub enum Action {
     UntagResources,
     /// `ListTagResources`.
     ListTagResources,
+    /// `RunInstances`.
+    RunInstances,
+    /// `CreateInstance`.
+    CreateInstance,
+    /// `DescribeInstances`.
+    DescribeInstances,
+    /// `StartInstance`.
+    StartInstance,
+    /// `StopInstance`.
+    StopInstance,
+    /// `DeleteInstance`.
+    DeleteInstance,
+    /// `DescribeDisks`.
+    DescribeDisks,
+    /// `CreateSnapshot`.
+    CreateSnapshot,
+    /// `ReplaceSystemDisk`.
+    ReplaceSystemDisk,
+    /// `ResetDisk`.
+    ResetDisk,
+    /// `ReInitDisk`.
+    ReInitDisk,
 }
 
 impl Action {
@@ -109,6 +144,17 @@ impl Action {
         Action::TagResources,
         Action::UntagResources,
         Action::ListTagResources,
+        Action::RunInstances,
+        Action::CreateInstance,
+        Action::DescribeInstances,
+        Action::StartInstance,
+        Action::StopInstance,
+        Action::DeleteInstance,
+        Action::DescribeDisks,
+        Action::CreateSnapshot,
+        Action::ReplaceSystemDisk,
+        Action::ResetDisk,
+        Action::ReInitDisk,
     ];
 
     /// The wire name.
@@ -132,6 +178,17 @@ impl Action {
             Action::TagResources => "TagResources",
             Action::UntagResources => "UntagResources",
             Action::ListTagResources => "ListTagResources",
+            Action::RunInstances => "RunInstances",
+            Action::CreateInstance => "CreateInstance",
+            Action::DescribeInstances => "DescribeInstances",
+            Action::StartInstance => "StartInstance",
+            Action::StopInstance => "StopInstance",
+            Action::DeleteInstance => "DeleteInstance",
+            Action::DescribeDisks => "DescribeDisks",
+            Action::CreateSnapshot => "CreateSnapshot",
+            Action::ReplaceSystemDisk => "ReplaceSystemDisk",
+            Action::ResetDisk => "ResetDisk",
+            Action::ReInitDisk => "ReInitDisk",
         }
     }
 
@@ -193,6 +250,11 @@ mod tests {
             delete_snapshot::render(),
             tag_resources::render(),
             untag_resources::render(),
+            start_instance::render(),
+            stop_instance::render(),
+            delete_instance::render(),
+            reset_disk::render(),
+            reinit_disk::render(),
         ] {
             assert_eq!(body, empty);
         }
