@@ -1,7 +1,7 @@
 //! Atomic multi-record writes: a request that creates an image, its task and its client token
 //! commits all three or none.
 
-use stencil_domain::{Image, Snapshot, Task};
+use stencil_domain::{Disk, Image, Instance, Snapshot, Task};
 
 use crate::tokens::ClientToken;
 use crate::{MetaError, MetaStore};
@@ -41,6 +41,28 @@ pub enum Write {
     DeleteSnapshot(String),
     /// A new client token; [`MetaError::Conflict`] if its key exists.
     InsertToken(ClientToken),
+    /// A new instance; [`MetaError::Conflict`] if its ID exists.
+    InsertInstance(Box<Instance>),
+    /// Compare-and-swap of an instance, as [`Write::ReplaceImage`].
+    ReplaceInstance {
+        /// The record as it was read.
+        expected: Box<Instance>,
+        /// The record to store.
+        new: Box<Instance>,
+    },
+    /// Removes an instance and its tags if present.
+    DeleteInstance(String),
+    /// A new disk; [`MetaError::Conflict`] if its ID exists.
+    InsertDisk(Box<Disk>),
+    /// Compare-and-swap of a disk, as [`Write::ReplaceImage`].
+    ReplaceDisk {
+        /// The record as it was read.
+        expected: Box<Disk>,
+        /// The record to store.
+        new: Box<Disk>,
+    },
+    /// Removes a disk and its tags if present.
+    DeleteDisk(String),
 }
 
 impl Write {
@@ -83,6 +105,20 @@ impl MetaStore {
                     crate::snapshots::delete(&mut tx, id).await?;
                 }
                 Write::InsertToken(token) => crate::tokens::insert(&mut tx, token).await?,
+                Write::InsertInstance(i) => crate::instances::insert_instance(&mut tx, i).await?,
+                Write::ReplaceInstance { expected, new } => {
+                    crate::instances::replace_instance(&mut tx, expected, new).await?;
+                }
+                Write::DeleteInstance(id) => {
+                    crate::instances::delete_row(&mut tx, "instances", id, None).await?;
+                }
+                Write::InsertDisk(d) => crate::instances::insert_disk(&mut tx, d).await?,
+                Write::ReplaceDisk { expected, new } => {
+                    crate::instances::replace_disk(&mut tx, expected, new).await?;
+                }
+                Write::DeleteDisk(id) => {
+                    crate::instances::delete_row(&mut tx, "disks", id, None).await?;
+                }
             }
         }
         tx.commit().await?;

@@ -11,11 +11,13 @@ use stencil_domain::{
 
 use crate::{ImageQuery, MetaError, MetaStore, Visibility};
 
+mod instances;
 mod lifecycle;
 mod snapshots;
 mod tasks;
 mod visibility;
 
+pub use instances::{sample_disk, sample_instance};
 pub use snapshots::sample_snapshot;
 pub use tasks::sample_task;
 
@@ -107,6 +109,9 @@ pub async fn run(store: &MetaStore) {
     lifecycle::replacing_an_image_that_changed_since_it_was_read_conflicts(store).await;
     lifecycle::a_batch_whose_last_write_conflicts_leaves_nothing_written(store).await;
     lifecycle::tag_listing_returns_every_tag_of_matching_resources(store).await;
+    instances::instances_and_disks_round_trip_and_a_duplicate_conflicts(store).await;
+    instances::instance_and_disk_listings_filter_and_page_newest_first(store).await;
+    instances::replacing_an_instance_or_disk_that_changed_conflicts(store).await;
 }
 
 async fn round_trip_and_conflict(store: &MetaStore) {

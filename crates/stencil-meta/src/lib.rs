@@ -11,6 +11,8 @@
 //! | `snapshots`       | one row per snapshot (IDs are global): columns + JSON |
 //! | `snapshot_tags`   | tag index of snapshots                               |
 //! | `client_tokens`   | `ClientToken` idempotency: fingerprint and result    |
+//! | `instances`, `disks` | instances and their disks: columns + JSON         |
+//! | `resource_tags`   | tag index of instances and disks                     |
 //!
 //! Both backends run the same SQL (see `db`), and the same [`conformance`] suite. Migrations
 //! are embedded and run at open; SQLite runs in WAL mode with `synchronous=NORMAL`.
@@ -23,6 +25,7 @@ mod batch;
 mod counts;
 mod db;
 mod images;
+mod instances;
 mod query;
 mod snapshots;
 mod store;
@@ -34,6 +37,7 @@ pub mod conformance;
 
 pub use batch::Write;
 pub use db::Backend;
+pub use instances::{DiskQuery, InstanceQuery};
 pub use query::{ImageQuery, Visibility};
 pub use snapshots::SnapshotQuery;
 pub use store::{MetaStore, Page};

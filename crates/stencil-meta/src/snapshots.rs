@@ -22,8 +22,8 @@ pub struct SnapshotQuery {
     pub status: Option<SnapshotStatus>,
     /// Only snapshots of this kind of disk.
     pub disk_type: Option<DiskType>,
-    /// `Image`: backs at least one image (in any region); `None`: backs none. Stencil has no
-    /// disks yet, so `Disk` and `ImageDisk` match nothing.
+    /// `Image`: backs images only; `Disk`: is the source of disks only; `ImageDisk`: both;
+    /// `None`: neither.
     pub usage: Option<SnapshotUsage>,
     /// Only encrypted (or only unencrypted) snapshots.
     pub encrypted: Option<bool>,
@@ -75,12 +75,13 @@ impl SnapshotQuery {
             w.push("s.source_disk_type = ?", vec![d.as_str().into()]);
         }
         const USED: &str = "EXISTS (SELECT 1 FROM image_snapshots u WHERE u.snapshot_id = s.id)";
+        const DISK: &str = "EXISTS (SELECT 1 FROM disks d WHERE d.source_snapshot_id = s.id)";
         match self.usage {
             None => {}
-            Some(SnapshotUsage::Image) => w.push(USED, vec![]),
-            Some(SnapshotUsage::None) => w.push(&format!("NOT {USED}"), vec![]),
-            // No disk exists yet, so nothing is a disk's source.
-            Some(SnapshotUsage::Disk | SnapshotUsage::ImageDisk) => w.push("1 = 0", vec![]),
+            Some(SnapshotUsage::Image) => w.push(&format!("{USED} AND NOT {DISK}"), vec![]),
+            Some(SnapshotUsage::Disk) => w.push(&format!("{DISK} AND NOT {USED}"), vec![]),
+            Some(SnapshotUsage::ImageDisk) => w.push(&format!("{USED} AND {DISK}"), vec![]),
+            Some(SnapshotUsage::None) => w.push(&format!("NOT {USED} AND NOT {DISK}"), vec![]),
         }
         if let Some(e) = self.encrypted {
             w.push("s.encrypted = ?", vec![e.into()]);
