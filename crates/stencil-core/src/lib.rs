@@ -18,7 +18,9 @@
 
 pub mod buckets;
 mod catalog;
+pub mod disks;
 mod images;
+mod instances;
 pub mod jobs;
 mod lifecycle;
 pub mod maintenance;
@@ -28,6 +30,7 @@ mod stores;
 
 pub use catalog::publish_public_catalog;
 pub use images::{ImageService, alias_for, compatible_combos, traits_of};
+pub use instances::Instances;
 pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
 pub use runner::TaskRunner;

@@ -3,7 +3,8 @@
 //!
 //! GC has two steps per region. First, indexes that no snapshot record and no unfinished task
 //! names are deleted: they are left over from a crash between deleting a snapshot's record and
-//! its index, or from an import that was killed and then failed. Then the chunk store's own GC
+//! its index, or from an import that was killed and then failed. Base indexes of existing
+//! disks are kept. Then the chunk store's own GC
 //! sweeps chunks no remaining index names, older than the oldest open writer session minus a
 //! margin. A running import is safe throughout: its task names its indexes, and its session
 //! record holds the chunk cutoff back.
@@ -29,8 +30,8 @@ pub struct RegionGc {
     pub chunks: GcReport,
 }
 
-/// The index names something still needs: every snapshot record, and every snapshot an
-/// unfinished task will write.
+/// The index names something still needs: every snapshot record, every snapshot an
+/// unfinished task will write, and the base indexes (`disk-<id>-g<N>`) of existing disks.
 async fn needed_indexes(meta: &MetaStore, region: &str) -> Result<HashSet<String>, ServiceError> {
     let mut keep = HashSet::new();
     let mut query = SnapshotQuery::new(region);
@@ -52,6 +53,9 @@ async fn needed_indexes(meta: &MetaStore, region: &str) -> Result<HashSet<String
             Ok(JobSpec::Public(s)) => {
                 keep.insert(s.snapshot_id.to_string());
             }
+            Ok(JobSpec::Snapshot(s)) => {
+                keep.extend(s.disks.iter().map(|(_, snap)| snap.to_string()));
+            }
             Ok(JobSpec::Export(_) | JobSpec::Create(_)) | Err(_) => {}
         }
     }
@@ -69,12 +73,21 @@ pub async fn collect_garbage(
     regions.sort_by(|a, b| a.0.cmp(&b.0));
     for (region, store) in regions {
         let keep = needed_indexes(meta, &region).await?;
+        let disks: HashSet<String> = meta
+            .all_disks()
+            .await?
+            .into_iter()
+            .map(|d| format!("disk-{}-g", d.id))
+            .collect();
         let r = region.clone();
         let done =
             tokio::task::spawn_blocking(move || -> Result<RegionGc, stencil_chunks::Error> {
                 let mut orphans = Vec::new();
                 for name in store.list_indexes()? {
-                    if !keep.contains(&name) {
+                    let disk_base = name
+                        .rfind("-g")
+                        .is_some_and(|at| disks.contains(&name[..at + 2]));
+                    if !keep.contains(&name) && !disk_base {
                         if !opts.dry_run {
                             store.delete_index(&name)?;
                         }

@@ -203,7 +203,7 @@ impl TaskRunner {
     ) -> Result<Vec<Write>, MetaError> {
         let now = Utc::now();
         let region = task.region.clone();
-        let mut writes = Vec::new();
+        let mut writes = self.snapshot_writes(spec, result).await?;
         match result {
             Ok(outcome) => {
                 task.finish(TaskStatus::Finished, None, now);
@@ -242,6 +242,36 @@ impl TaskRunner {
         Ok(writes)
     }
 
+    /// The snapshot records of a snapshot job: accomplished with their sizes, or failed.
+    async fn snapshot_writes(
+        &self,
+        spec: &JobSpec,
+        result: &Result<Outcome, JobError>,
+    ) -> Result<Vec<Write>, MetaError> {
+        let JobSpec::Snapshot(s) = spec else {
+            return Ok(Vec::new());
+        };
+        let mut writes = Vec::new();
+        for (i, (_, id)) in s.disks.iter().enumerate() {
+            let Some(mut snap) = self.env.meta.get_snapshot(id.as_str()).await? else {
+                continue;
+            };
+            match result {
+                Ok(Outcome::Snapshot(stats)) => {
+                    snap.status = SnapshotStatus::Accomplished;
+                    snap.progress = 100;
+                    if let Some(st) = stats.get(i) {
+                        snap.virtual_size = st.virtual_size;
+                        snap.data_bytes = st.data_bytes;
+                    }
+                }
+                _ => snap.status = SnapshotStatus::Failed,
+            }
+            writes.push(Write::PutSnapshot(snap));
+        }
+        Ok(writes)
+    }
+
     /// Deletes the indexes an unfinished import or public-image job may have committed.
     fn discard_indexes(&self, region: &str, spec: &JobSpec) {
         let Some(store) = self.env.stores.get(region) else {
@@ -250,6 +280,7 @@ impl TaskRunner {
         let names: Vec<&str> = match spec {
             JobSpec::Import(s) => s.disks.iter().map(|d| d.snapshot_id.as_str()).collect(),
             JobSpec::Public(s) => vec![s.snapshot_id.as_str()],
+            JobSpec::Snapshot(s) => s.disks.iter().map(|(_, snap)| snap.as_str()).collect(),
             JobSpec::Export(_) | JobSpec::Create(_) => Vec::new(),
         };
         for name in names {
@@ -367,6 +398,7 @@ fn image_in_progress(spec: &JobSpec) -> Option<&str> {
         JobSpec::Import(s) => Some(&s.image_id),
         JobSpec::Create(s) => Some(&s.image_id),
         JobSpec::Public(s) => Some(&s.image_id),
+        JobSpec::Snapshot(s) => s.image_id.as_deref(),
         JobSpec::Export(_) => None,
     }
 }

@@ -124,9 +124,6 @@ pub struct Disk {
     pub base_index: String,
     /// The overlay generation: a reset starts a new, empty one.
     pub generation: u64,
-    /// Whether the source of a reset is gone (the image was deleted with Force, or the
-    /// snapshot with Force): ReInitDisk is then refused, as the ECS documentation says.
-    pub source_deleted: bool,
     /// Tags.
     pub tags: Vec<Tag>,
 }

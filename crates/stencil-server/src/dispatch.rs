@@ -187,5 +187,18 @@ async fn handle(
         | Action::ListTagResources => {
             crate::lifecycle::handle(state, caller, action, params, reply).await
         }
+        Action::RunInstances
+        | Action::CreateInstance
+        | Action::DescribeInstances
+        | Action::StartInstance
+        | Action::StopInstance
+        | Action::DeleteInstance
+        | Action::DescribeDisks
+        | Action::CreateSnapshot
+        | Action::ReplaceSystemDisk
+        | Action::ResetDisk
+        | Action::ReInitDisk => {
+            crate::instances::handle(state, caller, action, params, reply).await
+        }
     }
 }

@@ -56,11 +56,16 @@ pub(crate) async fn handle(
         Action::CreateImage => {
             run(async {
                 let p = actions::create_image::parse(params)?;
-                match lc
-                    .create_image(caller, p.request, p.dry_run)
-                    .await
-                    .map_err(service_error)?
-                {
+                // InstanceId wins over the other sources (reference §5.2).
+                let created = if p.request.instance_id.is_some() {
+                    state
+                        .instances
+                        .create_image_from_instance(caller, p.request, p.dry_run)
+                        .await
+                } else {
+                    lc.create_image(caller, p.request, p.dry_run).await
+                };
+                match created.map_err(service_error)? {
                     Some(id) => Ok(reply.value(action, actions::create_image::render(&id))),
                     None => Err(dry_run_passed()),
                 }
@@ -245,7 +250,7 @@ async fn run(
 }
 
 /// The success reply, or `DryRunOperation` when only checking.
-fn done(dry_run: bool, rendered: Rendered) -> Result<Rendered, EcsError> {
+pub(crate) fn done(dry_run: bool, rendered: Rendered) -> Result<Rendered, EcsError> {
     if dry_run {
         Err(dry_run_passed())
     } else {

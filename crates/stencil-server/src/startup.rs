@@ -4,9 +4,11 @@ use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 
+use stencil_core::disks::DiskRegistry;
 use stencil_core::jobs::JobEnv;
 use stencil_core::{
-    ImageService, Lifecycle, Region, RegionStores, Regions, TaskRunner, publish_public_catalog,
+    ImageService, Instances, Lifecycle, Region, RegionStores, Regions, TaskRunner,
+    publish_public_catalog,
 };
 use stencil_domain::catalog::{CatalogError, InstanceTypeCatalog, PublicCatalog};
 use stencil_meta::MetaStore;
@@ -189,28 +191,40 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         regions = region_ids.len(),
         "public catalog published"
     );
+    let disks = DiskRegistry::new(config.server.data_dir.join("disks"), stores.clone());
     let runner = TaskRunner::new(JobEnv {
         meta: meta.clone(),
-        stores,
+        stores: stores.clone(),
         buckets: buckets.clone(),
+        disks: disks.clone(),
     });
-    let resumed = runner.recover().await.map_err(StartError::Recover)?;
-    if resumed > 0 {
-        tracing::info!(tasks = resumed, "resumed unfinished tasks");
-    }
     let lifecycle = Lifecycle::new(
         meta.clone(),
         regions.clone(),
         buckets,
         config.quotas,
-        runner,
+        runner.clone(),
     );
     let images = ImageService::new(meta.clone(), regions, Arc::new(instance_types));
+    let instances = Instances::new(lifecycle.clone(), images.clone(), stores, disks);
+    // Disks first: a resumed snapshot task needs its disks open.
+    let opened = instances
+        .open_all()
+        .await
+        .map_err(|e| StartError::Publish(format!("cannot open disks: {e}")))?;
+    if opened > 0 {
+        tracing::info!(disks = opened, "disks opened");
+    }
+    let resumed = runner.recover().await.map_err(StartError::Recover)?;
+    if resumed > 0 {
+        tracing::info!(tasks = resumed, "resumed unfinished tasks");
+    }
     let state = AppState {
         accounts: AppState::accounts_from(&accounts),
         nonces: NonceCache::default(),
         images,
         lifecycle,
+        instances,
         host_id: host_id(&config.server.listen),
         max_body_bytes: config.server.max_body_bytes,
     };
@@ -235,4 +249,34 @@ pub async fn serve(
     axum::serve(listener, crate::app::router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serves the API on `api` and, if given, the disks over NBD on `nbd`, until `shutdown`
+/// completes; then both finish what is in flight.
+pub async fn serve_all(
+    api: tokio::net::TcpListener,
+    nbd: Option<tokio::net::TcpListener>,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let nbd_task = nbd.map(|l| {
+        tokio::spawn(crate::nbd::serve_nbd(
+            l,
+            state.instances.registry().clone(),
+            stopped(rx.clone()),
+        ))
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let api = serve(api, state, stopped(rx)).await;
+    if let Some(t) = nbd_task {
+        t.await.map_err(std::io::Error::other)??;
+    }
+    api
 }

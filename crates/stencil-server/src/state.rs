@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use stencil_core::{Caller, ImageService, Lifecycle};
+use stencil_core::{Caller, ImageService, Instances, Lifecycle};
 use stencil_domain::AccountId;
 
 use crate::config::AccountConfig;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub images: ImageService,
     /// The image lifecycle (imports, exports, tasks, snapshots, tags).
     pub lifecycle: Lifecycle,
+    /// Instances, disks and disk snapshots.
+    pub instances: Instances,
     /// `HostId` in error bodies and the `RegionEndpoint` base.
     pub host_id: String,
     /// Largest accepted body.

@@ -34,6 +34,8 @@ pub const ACCOUNTS: [(&str, &str, &str); 2] = [
 pub struct TestServer {
     /// The bound address.
     pub addr: SocketAddr,
+    /// The NBD listener's address (disks are exports named by their IDs).
+    pub nbd_addr: SocketAddr,
     /// Its data directory (removed on drop).
     pub dir: tempfile::TempDir,
     /// The configuration it runs with.
@@ -75,13 +77,23 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
+        let nbd = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind nbd");
+        let nbd_addr = nbd.local_addr().expect("nbd local addr");
         let (tx, rx) = oneshot::channel();
         let meta = prepared.meta.clone();
-        let handle = tokio::spawn(stencil_server::serve(listener, prepared.state, async {
-            let _ = rx.await;
-        }));
+        let handle = tokio::spawn(stencil_server::serve_all(
+            listener,
+            Some(nbd),
+            prepared.state,
+            async {
+                let _ = rx.await;
+            },
+        ));
         TestServer {
             addr,
+            nbd_addr,
             dir,
             config,
             shutdown: Some(tx),
@@ -93,6 +105,11 @@ impl TestServer {
     /// `127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         self.addr.to_string()
+    }
+
+    /// `nbd://127.0.0.1:PORT/<disk>`, the URL qemu tools open a disk with.
+    pub fn nbd_url(&self, disk: &str) -> String {
+        format!("nbd://{}/{disk}", self.nbd_addr)
     }
 
     /// A V3 client signed as the first test account.

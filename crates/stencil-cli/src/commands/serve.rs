@@ -32,6 +32,18 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
     let addr = listener.local_addr()?;
     say!("Stencil is serving the ECS API (2014-05-26) at http://{addr}/");
+    let nbd = if config.server.nbd_listen.is_empty() {
+        None
+    } else {
+        let l = tokio::net::TcpListener::bind(&config.server.nbd_listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.nbd_listen))?;
+        say!(
+            "Disks are served over NBD at nbd://{}/<disk-id>",
+            l.local_addr()?
+        );
+        Some(l)
+    };
     say!(
         "Regions: {}",
         config
@@ -62,7 +74,7 @@ pub async fn run(
         );
     }
     let meta = prepared.meta.clone();
-    stencil_server::serve(listener, prepared.state, shutdown_signal()).await?;
+    stencil_server::serve_all(listener, nbd, prepared.state, shutdown_signal()).await?;
     meta.close().await;
     say!("Stencil stopped.");
     Ok(())

@@ -11,6 +11,7 @@ pub mod create;
 pub mod export;
 pub mod import;
 pub mod public;
+pub mod snapshot;
 mod source;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use stencil_domain::TaskFailure;
 use stencil_meta::MetaStore;
 
 use crate::buckets::Buckets;
+use crate::disks::{DiskRegistry, SnapshotStats};
 use crate::stores::RegionStores;
 
 /// What a task does, as stored in `Task::spec`.
@@ -35,6 +37,8 @@ pub enum JobSpec {
     Create(create::CreateSpec),
     /// The bytes of a public catalog image.
     Public(public::PublicSpec),
+    /// Disk snapshots (CreateSnapshot, CreateImage from an instance).
+    Snapshot(snapshot::SnapshotSpec),
 }
 
 impl JobSpec {
@@ -58,6 +62,8 @@ pub struct JobEnv {
     pub stores: RegionStores,
     /// Buckets by name.
     pub buckets: Arc<Buckets>,
+    /// The disks this node serves.
+    pub disks: DiskRegistry,
 }
 
 /// How a job ended badly.
@@ -135,6 +141,8 @@ pub enum Outcome {
     Create,
     /// Public image stored.
     Public(public::PublicResult),
+    /// Disks snapshotted, in spec order.
+    Snapshot(Vec<SnapshotStats>),
 }
 
 /// Runs the blocking part of `spec` in `region`.
@@ -148,5 +156,6 @@ pub fn run(env: &JobEnv, region: &str, spec: &JobSpec, ctx: &JobCtx) -> Result<O
         JobSpec::Export(s) => export::run(env, store, s, ctx).map(|()| Outcome::Export),
         JobSpec::Create(s) => create::run(store, s, ctx).map(|()| Outcome::Create),
         JobSpec::Public(s) => public::run(store, s, ctx).map(Outcome::Public),
+        JobSpec::Snapshot(s) => snapshot::run(env, store, s, ctx).map(Outcome::Snapshot),
     }
 }

@@ -1,4 +1,4 @@
-//! CreateImage from snapshots (reference §5.2): the image's disks are the given snapshots,
+//! CreateImage from snapshots (reference §5.2; from an instance: `instances::snapshot`): the image's disks are the given snapshots,
 //! shared by reference; a short task checks their chunks, then the image is Available.
 
 use chrono::Utc;
@@ -38,7 +38,8 @@ impl Lifecycle {
         let region = req.region.clone();
         self.regions.get(&region)?;
         if let Some(instance) = &req.instance_id {
-            // Instances arrive with the instances issue; until then none exists.
+            // `Instances::create_image_from_instance` serves these; a request that reaches
+            // here names an instance the dispatcher did not route.
             return Err(DomainError::InstanceNotFound(instance.clone()).into());
         }
         let token = self

@@ -1,4 +1,6 @@
-//! DeleteImage (reference §5.7): the image goes, its snapshots stay.
+//! DeleteImage (reference §5.7): the image goes, its snapshots stay. With `Force` an image that
+//! instances use goes too; their disks keep their data (each owns a copy of the image's index)
+//! but can no longer be re-initialised (ReInitDisk).
 
 use stencil_domain::requests::DeleteImage;
 use stencil_domain::{DomainError, ImageKind, ImageStatus, Usage};
@@ -40,7 +42,13 @@ impl Lifecycle {
         if self.meta.image_share_count(&req.region, &id).await? > 0 {
             return Err(DomainError::ImageShared(id).into());
         }
-        if image.usage == Usage::Instance && !req.force {
+        let in_use = image.usage == Usage::Instance
+            || self
+                .meta
+                .count_instances_using_image(&req.region, &id)
+                .await?
+                > 0;
+        if in_use && !req.force {
             return Err(DomainError::ImageInUse(id).into());
         }
         if dry_run {

@@ -27,7 +27,9 @@ use crate::runner::TaskRunner;
 use crate::{Caller, Regions, ServiceError};
 
 pub use import::Imported;
+pub(crate) use import::device_name;
 pub use snapshots::SnapshotView;
+pub(crate) use tokens::TokenCheck;
 
 /// The write side of images.
 #[derive(Debug, Clone)]
@@ -41,7 +43,7 @@ pub struct Lifecycle {
 
 /// A `Creating` custom image of `owner` with the defaults ImportImage and CreateImage share;
 /// callers set what their request names.
-fn new_custom_image(
+pub(crate) fn new_custom_image(
     id: &stencil_domain::ImageId,
     region: &str,
     owner: &AccountId,
@@ -107,6 +109,16 @@ impl Lifecycle {
         &self.runner
     }
 
+    /// The metadata store.
+    pub(crate) fn meta(&self) -> &MetaStore {
+        &self.meta
+    }
+
+    /// The configured regions.
+    pub(crate) fn regions(&self) -> &Regions {
+        &self.regions
+    }
+
     /// The quotas in force.
     pub fn quotas(&self) -> &Quotas {
         &self.quotas
@@ -152,7 +164,11 @@ impl Lifecycle {
     }
 
     /// Fails if the account's custom images in the region are at the quota.
-    async fn check_image_quota(&self, region: &str, owner: &AccountId) -> Result<(), ServiceError> {
+    pub(crate) async fn check_image_quota(
+        &self,
+        region: &str,
+        owner: &AccountId,
+    ) -> Result<(), ServiceError> {
         let used = self
             .meta
             .count_custom_images(region, owner.as_str())
@@ -161,7 +177,7 @@ impl Lifecycle {
     }
 
     /// Fails if `family` would exceed the per-family or families quota.
-    async fn check_family_quota(
+    pub(crate) async fn check_family_quota(
         &self,
         region: &str,
         owner: &AccountId,
@@ -184,7 +200,7 @@ impl Lifecycle {
     }
 
     /// Fails with `ImageNameTaken` if the owner has an image called `name` in `region`.
-    async fn check_name_free(
+    pub(crate) async fn check_name_free(
         &self,
         region: &str,
         owner: &AccountId,

@@ -18,7 +18,7 @@ pub struct SnapshotView {
 
 impl Lifecycle {
     /// The caller's snapshot `id` in `region`, or `SnapshotNotFound`.
-    pub(super) async fn own_snapshot(
+    pub(crate) async fn own_snapshot(
         &self,
         caller: &Caller,
         region: &str,
@@ -61,11 +61,17 @@ impl Lifecycle {
                 .images_using_snapshot(snapshot.id.as_str())
                 .await?
                 .is_empty();
+            let disks = !self
+                .meta
+                .disks_from_snapshot(snapshot.id.as_str())
+                .await?
+                .is_empty();
             items.push(SnapshotView {
-                usage: if used {
-                    SnapshotUsage::Image
-                } else {
-                    SnapshotUsage::None
+                usage: match (used, disks) {
+                    (true, true) => SnapshotUsage::ImageDisk,
+                    (true, false) => SnapshotUsage::Image,
+                    (false, true) => SnapshotUsage::Disk,
+                    (false, false) => SnapshotUsage::None,
                 },
                 snapshot,
             });
@@ -76,7 +82,8 @@ impl Lifecycle {
         })
     }
 
-    /// Deletes a snapshot no image uses. Unknown IDs are ignored, as the reference says.
+    /// Deletes a snapshot no image uses (and no disk, unless `Force`). Unknown IDs are
+    /// ignored, as the reference says.
     pub async fn delete_snapshot(
         &self,
         caller: &Caller,
@@ -93,6 +100,20 @@ impl Lifecycle {
             return Err(DomainError::SnapshotCreatedImage {
                 snapshot: req.snapshot_id.clone(),
                 images: images.join(", "),
+            }
+            .into());
+        }
+        // Disks made from it keep their own copy of its index; without Force the ECS rule
+        // refuses, and with it those disks can no longer be re-initialised (ReInitDisk).
+        let disks = self.meta.disks_from_snapshot(&req.snapshot_id).await?;
+        if !disks.is_empty() && !req.force {
+            return Err(DomainError::SnapshotCreatedDisk {
+                snapshot: req.snapshot_id.clone(),
+                disks: disks
+                    .iter()
+                    .map(|d| d.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }
             .into());
         }

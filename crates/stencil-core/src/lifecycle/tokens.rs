@@ -8,7 +8,7 @@ use super::Lifecycle;
 use crate::{Caller, ServiceError};
 
 /// What a token lookup found.
-pub(super) enum TokenCheck {
+pub(crate) enum TokenCheck {
     /// No token, or a new one: go ahead, and store this record with the result.
     Proceed(Option<ClientToken>),
     /// The same request was made before: answer with its stored result.
@@ -17,7 +17,7 @@ pub(super) enum TokenCheck {
 
 impl TokenCheck {
     /// The record to store, with the result filled in.
-    pub(super) fn record(self, result: String) -> Option<ClientToken> {
+    pub(crate) fn record(self, result: String) -> Option<ClientToken> {
         match self {
             TokenCheck::Proceed(Some(mut t)) => {
                 t.result = result;
@@ -30,7 +30,7 @@ impl TokenCheck {
 
 impl Lifecycle {
     /// Looks up `token` for `action`. `fingerprint` identifies the request's parameters.
-    pub(super) async fn check_token(
+    pub(crate) async fn check_token(
         &self,
         caller: &Caller,
         region: &str,

@@ -64,7 +64,6 @@ pub fn sample_disk(instance: &Instance, snapshot: Option<&str>) -> Disk {
         encrypted: false,
         base_index: Disk::base_index_name(&instance.system_disk, 0),
         generation: 0,
-        source_deleted: false,
         tags: Vec::new(),
     }
 }

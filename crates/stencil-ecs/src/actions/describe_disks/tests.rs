@@ -161,7 +161,6 @@ fn disk() -> Disk {
         encrypted: false,
         base_index: "disk-d-bp1sys-g0".into(),
         generation: 0,
-        source_deleted: false,
         tags: vec![tag("env", "prod")],
     }
 }
