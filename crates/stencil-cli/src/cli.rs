@@ -58,6 +58,9 @@ pub enum Command {
         /// Listen address, overriding the configuration.
         #[arg(long)]
         listen: Option<String>,
+        /// NBD listen address of the disks, overriding `server.nbd_listen` ("" disables).
+        #[arg(long)]
+        nbd_listen: Option<String>,
     },
     /// Regions.
     Regions {

@@ -20,7 +20,8 @@ pub async fn run(command: Command) -> Result<()> {
             config,
             data_dir,
             listen,
-        } => serve::run(config, data_dir, listen).await,
+            nbd_listen,
+        } => serve::run(config, data_dir, listen, nbd_listen).await,
         Command::Regions { conn } => {
             print_json(&conn.client()?.call("DescribeRegions", &[]).await?)
         }

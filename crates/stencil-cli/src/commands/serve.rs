@@ -20,10 +20,14 @@ pub async fn run(
     config: Option<PathBuf>,
     data_dir: Option<PathBuf>,
     listen: Option<String>,
+    nbd_listen: Option<String>,
 ) -> Result<()> {
     let mut config = load_server_config(config.as_deref(), data_dir.as_deref())?;
     if let Some(l) = listen {
         config.server.listen = l;
+    }
+    if let Some(l) = nbd_listen {
+        config.server.nbd_listen = l;
     }
     config.validate()?;
     let prepared = stencil_server::prepare(&config).await?;

@@ -23,7 +23,14 @@ impl Drop for Server {
 /// Starts `stencil serve` and returns the child and the stdout lines up to the account line.
 pub fn serve(data_dir: &Path) -> (Server, Vec<String>) {
     let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--nbd-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .env("STENCIL_LOG", "warn")
         .env_remove("STENCIL_CONFIG")
