@@ -31,6 +31,7 @@ pub async fn run(
     }
     config.validate()?;
     let prepared = stencil_server::prepare(&config).await?;
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(&config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -78,24 +79,36 @@ pub async fn run(
         );
     }
     let meta = prepared.meta.clone();
-    stencil_server::serve_all(listener, nbd, prepared.state, shutdown_signal()).await?;
+    stencil_server::serve_all(listener, nbd, prepared.state, shutdown).await?;
     meta.close().await;
     say!("Stencil stopped.");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGINT or SIGTERM. The handlers are installed now, before the banner is printed, so a
+/// signal sent as soon as the banner appears stops the server gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    async move {
+        let int = async {
+            match int.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
-    tracing::info!("shutting down");
+        };
+        let term = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! { () = int => {}, () = term => {} }
+        tracing::info!("shutting down");
+    }
 }
