@@ -12,6 +12,7 @@
 //! | ExportImage | objects in the bucket                  | partial objects deleted         | same as failed   |
 //! | CreateImage | image Available                        | image CreateFailed              | (not cancellable)|
 //! | PublicImage | snapshot + catalog image Available     | image UnAvailable               | (not cancellable)|
+//! | CreateSnapshot (and CreateImage from an instance) | snapshots accomplished (+ image Available) | snapshots failed (+ image CreateFailed), indexes deleted | (not cancellable) |
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -150,6 +151,16 @@ impl TaskRunner {
     ) -> Result<(), MetaError> {
         task.progress = pct;
         let mut writes = vec![Write::PutTask(task.clone())];
+        if let JobSpec::Snapshot(s) = spec {
+            for (_, id) in &s.disks {
+                if let Some(mut snap) = self.env.meta.get_snapshot(id.as_str()).await?
+                    && snap.status == SnapshotStatus::Progressing
+                {
+                    snap.progress = pct;
+                    writes.push(Write::PutSnapshot(snap));
+                }
+            }
+        }
         if let Some(image_id) = image_in_progress(spec)
             && let Some(image) = self.env.meta.get_image(&task.region, image_id).await?
             && image.status.in_progress()
