@@ -183,6 +183,24 @@ pub enum DomainError {
     /// A data disk is smaller than its snapshot, or has neither a size nor a snapshot.
     #[error("{parameter}: {message}")]
     DataDiskSize { parameter: String, message: String },
+    /// `DataDisk.N.SnapshotId` names no snapshot of the caller in the region.
+    #[error("The specified data disk snapshot {0:?} does not exist")]
+    DataDiskSnapshotNotFound(String),
+    /// `DataDisk.N.Size` is smaller than the snapshot it is made from.
+    #[error(
+        "{parameter} {size_gib} GiB is less than the size of its snapshot ({snapshot_gib} GiB)"
+    )]
+    DataDiskTooSmall {
+        parameter: String,
+        size_gib: u64,
+        snapshot_gib: u64,
+    },
+    /// Two disks of a new instance would have the same device.
+    #[error("The device {0} is already in use by another disk of the instance")]
+    DeviceInUse(String),
+    /// An instance would have more data disks than it may.
+    #[error("An instance has at most 16 data disks, not {0}")]
+    TooManyDataDisks(usize),
     /// ReplaceSystemDisk was given an image with data disks.
     #[error(
         "The image {0} contains the snapshot of the data disk and cannot replace a system disk"

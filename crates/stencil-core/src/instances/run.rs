@@ -6,7 +6,7 @@ use stencil_domain::compat::{self};
 use stencil_domain::requests::RunInstances;
 use stencil_domain::{
     ActionType, DiskCategory, DiskId, DiskType, DomainError, Image, InstanceId, InstanceStatus,
-    MappingProblem, SnapshotStatus,
+    SnapshotStatus,
 };
 use stencil_meta::Write;
 
@@ -261,11 +261,7 @@ impl Instances {
             };
             let device = match &d.device {
                 Some(dev) if plans.iter().any(|p| &p.device == dev) => {
-                    return Err(DomainError::InvalidMapping {
-                        problem: MappingProblem::DeviceInUse,
-                        message: format!("DataDisk.{}.Device {dev} is used by another disk", i + 1),
-                    }
-                    .into());
+                    return Err(DomainError::DeviceInUse(dev.clone()).into());
                 }
                 Some(dev) => dev.clone(),
                 None => String::new(),
@@ -284,11 +280,7 @@ impl Instances {
             });
         }
         if plans.len() > 16 {
-            return Err(DomainError::InvalidMapping {
-                problem: MappingProblem::TooManyDataDisks,
-                message: format!("An instance has at most 16 data disks, not {}", plans.len()),
-            }
-            .into());
+            return Err(DomainError::TooManyDataDisks(plans.len()).into());
         }
         // Devices: given ones stay, the others take the next free name from /dev/xvdb.
         let mut next = 1;

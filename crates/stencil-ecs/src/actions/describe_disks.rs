@@ -55,7 +55,7 @@ pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
     let disk_type = parse_enum(
         params,
         "DiskType",
-        ErrorCode::InvalidParameter,
+        ErrorCode::InvalidDiskTypeValueNotSupported,
         "all, system or data",
         |v| match parse_disk_type(v) {
             Some(t) => Some(Some(t)),
@@ -66,7 +66,7 @@ pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
     let status = parse_enum(
         params,
         "Status",
-        ErrorCode::InvalidParameter,
+        ErrorCode::InvalidStatusValueNotSupported,
         "In_use, Available, Attaching, Detaching, Creating, ReIniting or All",
         |v| match DiskStatus::parse(v) {
             Some(s) => Some(Some(s)),

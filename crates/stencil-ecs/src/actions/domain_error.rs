@@ -136,6 +136,19 @@ pub fn from_domain(err: &DomainError) -> EcsError {
         DomainError::SystemDiskTooSmall { .. } => {
             EcsError::new(ErrorCode::InvalidSystemDiskSizeLessThanImageSize, message)
         }
+        DomainError::DataDiskSnapshotNotFound(_) => {
+            EcsError::new(ErrorCode::InvalidDataDiskSnapshotIdNotFound, message)
+        }
+        DomainError::DataDiskTooSmall { .. } => {
+            EcsError::new(ErrorCode::InvalidDiskSizeTooSmall, message)
+        }
+        // RunInstances documents 403 for a device two disks claim.
+        DomainError::DeviceInUse(_) => {
+            EcsError::new(ErrorCode::InvalidDeviceInUse, message).with_status(403)
+        }
+        DomainError::TooManyDataDisks(_) => {
+            EcsError::new(ErrorCode::InstanceDiskNumberLimitExceed, message)
+        }
         DomainError::DataDiskSize { .. } => {
             EcsError::new(ErrorCode::InvalidDataDiskSizeValueNotSupported, message)
         }

@@ -144,7 +144,7 @@ pub(crate) fn category_filter(params: &Params) -> Result<Option<DiskCategory>, E
     Ok(parse_enum(
         params,
         "Category",
-        ErrorCode::InvalidParameter,
+        ErrorCode::InvalidCategoryValueNotSupported,
         &expected,
         |v| match DiskCategory::parse(v) {
             Some(c) => Some(Some(c)),

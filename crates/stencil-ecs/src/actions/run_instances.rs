@@ -95,7 +95,10 @@ pub fn parse_launch(params: &Params, launch: Launch) -> Result<Parsed<Request>, 
         data_disks: data_disks(params)?,
         io_optimized,
         tags: resource_tags(params, ErrorCode::DuplicateTagKey)?,
-        client_token: client_token(params)?,
+        // The RunInstances table documents ValueNotSupported for a bad ClientToken.
+        client_token: client_token(params).map_err(|e| {
+            EcsError::new(ErrorCode::InvalidClientTokenValueNotSupported, e.message())
+        })?,
         start: launch == Launch::Run,
     };
     Parsed::new(params, request)
@@ -193,10 +196,12 @@ fn data_disks(params: &Params) -> Result<Vec<DataDiskSpec>, EcsError> {
             .non_empty("SnapshotId")
             .map(|raw| {
                 snapshot_id(raw, &disk.full_name("SnapshotId")).map_err(|_| {
+                    // RunInstances documents no "malformed" code: an ID of another shape names
+                    // no snapshot, as a malformed ImageId names no image.
                     invalid_as(
-                        ErrorCode::InvalidSnapshotIdMalformed,
+                        ErrorCode::InvalidDataDiskSnapshotIdNotFound,
                         &disk.full_name("SnapshotId"),
-                        format_args!("must be a snapshot ID (s-…), got {raw:?}"),
+                        format_args!("names no snapshot: {raw:?}"),
                     )
                 })
             })

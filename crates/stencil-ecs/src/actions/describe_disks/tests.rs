@@ -70,19 +70,19 @@ fn bad_inputs_get_the_documented_codes() {
             ),
             (
                 "RegionId=r&DiskType=boot",
-                InvalidParameter,
+                InvalidDiskTypeValueNotSupported,
                 400,
                 "\"DiskType\"",
             ),
             (
                 "RegionId=r&Category=ephemeral",
-                InvalidParameter,
+                InvalidCategoryValueNotSupported,
                 400,
                 "\"Category\"",
             ),
             (
                 "RegionId=r&Status=Deleted",
-                InvalidParameter,
+                InvalidStatusValueNotSupported,
                 400,
                 "\"Status\"",
             ),

@@ -298,8 +298,8 @@ fn bad_inputs_get_the_documented_codes() {
         ),
         (
             with("DataDisk.1.SnapshotId=snap-1"),
-            InvalidSnapshotIdMalformed,
-            400,
+            InvalidDataDiskSnapshotIdNotFound,
+            404,
             "\"DataDisk.1.SnapshotId\"",
         ),
         (
@@ -368,7 +368,7 @@ fn bad_inputs_get_the_documented_codes() {
         (many_tags, NumberExceedTags, 400, "Tag.N"),
         (
             with("ClientToken=%E2%9C%93"),
-            InvalidClientTokenMalformed,
+            InvalidClientTokenValueNotSupported,
             400,
             "ClientToken",
         ),
