@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -17,15 +17,20 @@ type FetchJob = (Digest, Sender<Result<Vec<u8>>>);
 /// A chunk of the stream in order: its entry and, for data chunks, the pending fetch.
 type Pending = (usize, Option<Receiver<Result<Vec<u8>>>>);
 
-/// Decoded chunks kept for random reads (small reads that hit the same chunk repeatedly).
-const CACHE_CHUNKS: usize = 16;
+/// Decoded chunks kept for random reads (small reads that hit the same chunk repeatedly, and
+/// concurrent reads of neighbouring ranges that share a chunk).
+const CACHE_CHUNKS: usize = 32;
+
+/// A cache slot: filled once by whichever reader gets there first; the others wait for it,
+/// so a chunk that several concurrent reads need is fetched and decoded once.
+type Slot = Arc<OnceLock<Option<Arc<Vec<u8>>>>>;
 
 /// Reads guest bytes from one index. Every byte returned passed its digest check.
 #[derive(Debug)]
 pub struct DiskReader {
     store: ChunkStore,
     index: Arc<Index>,
-    cache: Mutex<VecDeque<(Digest, Arc<Vec<u8>>)>>,
+    cache: Mutex<VecDeque<(Digest, Slot)>>,
 }
 
 impl DiskReader {
@@ -44,18 +49,43 @@ impl DiskReader {
     }
 
     fn chunk(&self, digest: &Digest) -> Result<Arc<Vec<u8>>> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, data)) = cache.iter().find(|(d, _)| d == digest) {
-            return Ok(data.clone());
+        let slot = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.iter().find(|(d, _)| d == digest) {
+                Some((_, slot)) => slot.clone(),
+                None => {
+                    if cache.len() >= CACHE_CHUNKS {
+                        cache.pop_front();
+                    }
+                    let slot = Slot::default();
+                    cache.push_back((*digest, slot.clone()));
+                    slot
+                }
+            }
+        };
+        let mut failure = None;
+        let got = slot
+            .get_or_init(|| match self.store.read_chunk(digest) {
+                Ok(data) => Some(Arc::new(data)),
+                Err(e) => {
+                    failure = Some(e);
+                    None
+                }
+            })
+            .clone();
+        if let Some(data) = got {
+            return Ok(data);
         }
-        drop(cache);
-        let data = Arc::new(self.store.read_chunk(digest)?);
-        cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_CHUNKS {
-            cache.pop_front();
+        // A failed read is not remembered: the slot goes, and a reader that only waited for
+        // it reads again to get its own error.
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|(_, s)| !Arc::ptr_eq(s, &slot));
+        match failure {
+            Some(e) => Err(e),
+            None => self.store.read_chunk(digest).map(Arc::new),
         }
-        cache.push_back((*digest, data.clone()));
-        Ok(data)
     }
 
     /// Fills `buf` with the guest bytes at `offset`. Fails with a typed error, never with wrong bytes.
