@@ -2,7 +2,9 @@
 
 The server runs from a generated config in a temporary directory (nothing is written in the
 working tree), listens on a port the kernel picks, and is stopped with SIGTERM; it must then
-exit 0.
+exit 0. NBD is off (`nbd_listen = ""`) unless a test asks for it with `Server(..., nbd=True)`;
+then it too listens on a port the kernel picks (`127.0.0.1:0`), read back from the banner, so
+no two servers ever compete for 10809 (the default) or for any other fixed port.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ REGION_NAMES = {
 }
 
 BANNER = re.compile(r"^Stencil is serving the ECS API \(2014-05-26\) at http://(\S+)/\s*$")
+# The banner's second line when NBD is on: the address the kernel gave the NBD listener.
+NBD_BANNER = re.compile(r"^Disks are served over NBD at nbd://(\S+)/<disk-id>\s*$")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 
@@ -47,14 +51,18 @@ def stencil_bin() -> Path:
     return path
 
 
-def config_text(base: Path, extra: str = "") -> str:
+def config_text(base: Path, extra: str = "", nbd: bool = False) -> str:
+    """The config of a server under `base`. `nbd`: serve disks over NBD on a port the kernel
+    picks; otherwise NBD is disabled (the default, 127.0.0.1:10809, would make two servers
+    collide)."""
+
     def q(s) -> str:
         return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     out = [
         "[server]",
         'listen = "127.0.0.1:0"',
-        'nbd_listen = ""',
+        f"nbd_listen = {q('127.0.0.1:0' if nbd else '')}",
         f"data_dir = {q(base / 'data')}",
         "",
         "[metadata]",
@@ -94,6 +102,10 @@ class Server:
     address: str = ""
     # TOML appended to the generated config, e.g. "[quotas]\nimages_per_region = 2".
     extra_config: str = ""
+    # Serve disks over NBD (on a port the kernel picks; see `nbd_address`).
+    nbd: bool = False
+    # `host:port` of the NBD listener of the running server ("" when NBD is off).
+    nbd_address: str = ""
     # How many times this server was started on `base` (restart() keeps the data).
     starts: int = 0
     stdout_path: Path = field(init=False)
@@ -107,6 +119,11 @@ class Server:
     def endpoint(self) -> str:
         """`host:port`, as the SDKs take it."""
         return self.address
+
+    def nbd_url(self, disk_id: str) -> str:
+        """`nbd://host:port/<disk-id>`, as qemu-img and qemu-io open a disk."""
+        assert self.nbd_address, "this server does not serve NBD: start it with nbd=True"
+        return f"nbd://{self.nbd_address}/{disk_id}"
 
     def logs(self) -> str:
         def read(p: Path) -> str:
@@ -146,7 +163,8 @@ class Server:
     def start(self) -> "Server":
         self.starts += 1
         cfg = self.config_path
-        cfg.write_text(config_text(self.base, self.extra_config))
+        cfg.write_text(config_text(self.base, self.extra_config, self.nbd))
+        self.address = self.nbd_address = ""
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
                 [str(stencil_bin()), "serve", "--config", str(cfg)],
@@ -159,13 +177,21 @@ class Server:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             text = self.stdout_path.read_text(errors="replace")
-            if "\n" in text:
-                first = text.split("\n", 1)[0]
-                m = BANNER.match(first)
+            lines = text.split("\n")[:-1]  # complete lines only
+            if lines and not self.address:
+                m = BANNER.match(lines[0])
                 if not m:
                     self.kill()
-                    raise RuntimeError(f"unexpected first line {first!r}\n{self.logs()}")
+                    raise RuntimeError(f"unexpected first line {lines[0]!r}\n{self.logs()}")
                 self.address = m.group(1)
+            if self.address and not self.nbd:
+                return self
+            if self.address and len(lines) >= 2:
+                m = NBD_BANNER.match(lines[1])
+                if not m:
+                    self.kill()
+                    raise RuntimeError(f"unexpected second line {lines[1]!r}\n{self.logs()}")
+                self.nbd_address = m.group(1)
                 return self
             if self.proc.poll() is not None:
                 raise RuntimeError(
