@@ -50,6 +50,16 @@ impl Instances {
         } else {
             "ReInitDisk"
         };
+        // ReInitDisk needs an attached disk (In_use); ResetDisk also takes Available ones.
+        if req.snapshot_id.is_none() && disk.status != stencil_domain::DiskStatus::InUse {
+            return Err(DomainError::IncorrectDiskStatus {
+                disk: disk.id.to_string(),
+                status: disk.status.to_string(),
+                operation,
+                needed: "In_use",
+            }
+            .into());
+        }
         self.check_stopped(caller, &disk, operation).await?;
         let source = match &req.snapshot_id {
             Some(sid) => {

@@ -229,10 +229,18 @@ impl Instances {
             let param = format!("DataDisk.{}.Size", i + 1);
             let snapshot = match &d.snapshot_id {
                 Some(id) => {
-                    let s = self
+                    let s = match self
                         .lifecycle
                         .own_snapshot(caller, region, id.as_str())
-                        .await?;
+                        .await
+                    {
+                        Err(ServiceError::Domain(DomainError::SnapshotNotFound(_))) => {
+                            return Err(
+                                DomainError::DataDiskSnapshotNotFound(id.to_string()).into()
+                            );
+                        }
+                        r => r?,
+                    };
                     if s.status != SnapshotStatus::Accomplished {
                         return Err(DomainError::SnapshotNotReady(id.to_string()).into());
                     }
@@ -243,9 +251,10 @@ impl Instances {
             let min = snapshot.as_ref().map_or(0, |s| s.source_disk_size_gib);
             let size_gib = match (d.size_gib, &snapshot) {
                 (Some(s), _) if s < min => {
-                    return Err(DomainError::DataDiskSize {
+                    return Err(DomainError::DataDiskTooSmall {
                         parameter: param,
-                        message: format!("{s} GiB is smaller than the snapshot's disk ({min} GiB)"),
+                        size_gib: s,
+                        snapshot_gib: min,
                     }
                     .into());
                 }
