@@ -56,6 +56,7 @@
 //! - `mem`: [`MemDevice`], a sparse in-memory device for tests and examples.
 //! - `handshake`, `transmission`, `reply`, `server`: the protocol engine.
 
+mod buffers;
 mod device;
 mod error;
 mod handshake;

@@ -136,7 +136,7 @@ fn read(device: &dyn BlockDevice, cookie: u64, offset: u64, len: u32, structured
     } else {
         SIMPLE_REPLY_HEADER_LEN
     };
-    let mut out = vec![0u8; header + len as usize];
+    let mut out = crate::buffers::take(header + len as usize);
     if let Err(e) = device.read_at(offset, &mut out[header..]) {
         tracing::debug!(error = %e, offset, len, "device read failed");
         return error(cookie, errno(&e), structured, &e.to_string());

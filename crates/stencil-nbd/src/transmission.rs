@@ -291,9 +291,10 @@ async fn write_replies<W: AsyncWrite + Unpin>(
     let mut writer = BufWriter::with_capacity(WRITE_BUFFER, writer);
     while let Some(reply) = rx.recv().await {
         writer.write_all(&reply.bytes).await?;
-        drop(reply);
+        crate::buffers::give(reply.bytes);
         while let Ok(reply) = rx.try_recv() {
             writer.write_all(&reply.bytes).await?;
+            crate::buffers::give(reply.bytes);
         }
         writer.flush().await?;
     }
