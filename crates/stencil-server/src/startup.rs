@@ -274,9 +274,14 @@ pub async fn serve_all(
         shutdown.await;
         let _ = tx.send(true);
     });
+    let registry = state.instances.registry().clone();
     let api = serve(api, state, stopped(rx)).await;
     if let Some(t) = nbd_task {
         t.await.map_err(std::io::Error::other)??;
     }
+    // Clients may have disconnected without a FLUSH: what they were told is written stays.
+    tokio::task::spawn_blocking(move || registry.flush_all())
+        .await
+        .map_err(std::io::Error::other)??;
     api
 }

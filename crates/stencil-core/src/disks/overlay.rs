@@ -225,11 +225,21 @@ impl Overlay {
 
     /// Makes every completed write durable: data first, then the map.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        self.data.sync_data()?;
-        if !self.dirty.swap(false, Ordering::AcqRel) {
-            return Ok(());
+        // The map is taken before the data is synced: a write that completes in between is
+        // synced but not yet named, never named but not synced.
+        let bytes = self
+            .dirty
+            .swap(false, Ordering::AcqRel)
+            .then(|| encode_map(&self.bits(), self.size));
+        if let Err(e) = self.data.sync_data() {
+            if bytes.is_some() {
+                self.dirty.store(true, Ordering::Release);
+            }
+            return Err(e);
         }
-        let bytes = encode_map(&self.bits(), self.size);
+        let Some(bytes) = bytes else {
+            return Ok(());
+        };
         let tmp = self.dir.join("map.tmp");
         let result = (|| {
             let mut f = File::create(&tmp)?;

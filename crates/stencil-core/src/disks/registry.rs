@@ -87,6 +87,22 @@ impl DiskRegistry {
         names
     }
 
+    /// Makes every acknowledged write of every open disk durable (graceful shutdown: NBD
+    /// clients may disconnect without a FLUSH). Returns the first error after trying all.
+    pub fn flush_all(&self) -> io::Result<()> {
+        let devices: Vec<_> = self.lock().values().cloned().collect();
+        let mut first = Ok(());
+        for dev in devices {
+            if let Err(e) = dev.flush()
+                && first.is_ok()
+                && e.kind() != io::ErrorKind::NotFound
+            {
+                first = Err(e);
+            }
+        }
+        first
+    }
+
     /// Closes disk `id` for good: connections get errors, the overlay files go.
     pub fn release(&self, id: &str) {
         if let Some(dev) = self.lock().remove(id) {
