@@ -18,6 +18,7 @@ use stencil_server::config::{AccountConfig, Config};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub mod instances;
 pub mod lifecycle;
 pub mod raw;
 
@@ -135,6 +136,19 @@ impl TestServer {
 
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data directory and
+    /// configuration (new ports: take `endpoint`, `nbd_url` and clients from the new server).
+    pub async fn restart(mut self) -> TestServer {
+        self.shut_down().await;
+        // The old value only drops a placeholder directory; the data directory moves on.
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_config(self.config.clone(), dir).await
+    }
+
+    async fn shut_down(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
