@@ -30,7 +30,7 @@ pub use registry::DiskRegistry;
 
 use std::sync::Arc;
 
-use stencil_chunks::index::{IndexEntry, bitmap_len};
+use stencil_chunks::index::{IndexEntry, bitmap_from_extents};
 use stencil_chunks::{ChunkStore, Digest, Index};
 
 /// An index of `size` bytes for a new disk: `source`'s entries (or none, for a blank disk)
@@ -51,17 +51,7 @@ pub fn base_index(store: &ChunkStore, source: Option<&Index>, size: u64) -> Resu
             digest: Digest::ZERO,
         });
     }
-    let mut bitmap = vec![0u8; bitmap_len(size) as usize];
-    if let Some(s) = source {
-        for e in s.allocation() {
-            if e.kind == stencil_chunks::ExtentKind::Data {
-                let (first, end) = (e.offset / (64 * 1024), e.end().div_ceil(64 * 1024));
-                for bit in first..end {
-                    bitmap[(bit / 8) as usize] |= 1 << (bit % 8);
-                }
-            }
-        }
-    }
+    let bitmap = bitmap_from_extents(size, &source.map(Index::allocation).unwrap_or_default());
     Index::new(size, chunker, keyed, entries, bitmap).map_err(|e| e.to_string())
 }
 
