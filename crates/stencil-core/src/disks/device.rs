@@ -11,6 +11,9 @@ use stencil_chunks::{ChunkStore, DiskReader, Index};
 
 use super::overlay::{GRANULE, Overlay};
 
+/// Granularity of a base index's allocation bitmap.
+const BASE_BLOCK: u64 = 64 * 1024;
+
 /// Allocation of a range of a disk, as NBD `base:allocation` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Allocation {
@@ -143,14 +146,20 @@ impl DiskState {
         let mut pos = offset;
         while pos < end {
             let g = pos / GRANULE;
-            let next = ((g + 1) * GRANULE).min(end);
-            let (hole, zero) = if bits.written(g) {
-                let z = bits.zeroed(g);
-                (z, z)
+            let (next, hole) = if bits.written(g) {
+                (((g + 1) * GRANULE).min(end), bits.zeroed(g))
             } else {
-                let allocated = base.is_allocated(pos);
-                (!allocated, !allocated)
+                // Where the overlay holds nothing in a whole word of 64 granules (256 KiB), the
+                // base decides, and its allocation is constant over each 64 KiB block (which
+                // lies inside the word): step by blocks, not granules.
+                let step_end = if bits.word_unwritten(g) {
+                    (pos / BASE_BLOCK + 1) * BASE_BLOCK
+                } else {
+                    (g + 1) * GRANULE
+                };
+                (step_end.min(end), !base.is_allocated(pos))
             };
+            let zero = hole;
             match out.last_mut() {
                 Some(last) if last.hole == hole && last.zero == zero => last.length += next - pos,
                 _ => out.push(Allocation {

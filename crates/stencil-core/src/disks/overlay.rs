@@ -65,6 +65,11 @@ impl Bits {
         get(&self.written, g)
     }
 
+    /// True when no granule of the 64 that share `g`'s word is written.
+    pub(crate) fn word_unwritten(&self, g: u64) -> bool {
+        self.written.get((g / 64) as usize).is_none_or(|w| *w == 0)
+    }
+
     pub(crate) fn zeroed(&self, g: u64) -> bool {
         get(&self.zeroed, g)
     }
