@@ -207,11 +207,61 @@ impl BlobCodec {
         hasher: &ChunkHasher,
         mut blob: Vec<u8>,
     ) -> Result<Vec<u8>> {
-        let header = check_stored(digest, &blob)?;
-        let corrupt = |reason| Error::CorruptChunk {
-            digest: *digest,
-            reason,
+        let (header, body_start) = self.open(digest, &mut blob)?;
+        let plain = if header.flags & FLAG_ZSTD != 0 {
+            let mut out = Vec::with_capacity(header.plain_len as usize);
+            with_decompressor(|d| d.decompress_to_buffer(&blob[body_start..], &mut out))
+                .map_err(|_| corrupt(digest, "zstd frame does not decode"))?;
+            out
+        } else {
+            blob.drain(..body_start);
+            blob
         };
+        if plain.len() != header.plain_len as usize {
+            return Err(corrupt(digest, "plaintext length mismatch"));
+        }
+        if hasher.digest(&plain) != *digest {
+            return Err(corrupt(digest, "digest mismatch"));
+        }
+        Ok(plain)
+    }
+
+    /// Like [`BlobCodec::decode`], into `out`, which must be exactly the plaintext's length (the
+    /// index entry says it): no allocation, no copy from a decoded buffer. On an error `out`
+    /// holds unspecified bytes.
+    pub fn decode_into(
+        &self,
+        digest: &Digest,
+        hasher: &ChunkHasher,
+        blob: &mut [u8],
+        out: &mut [u8],
+    ) -> Result<()> {
+        let (header, body_start) = self.open(digest, blob)?;
+        if header.plain_len as usize != out.len() {
+            return Err(corrupt(digest, "chunk length differs from its index entry"));
+        }
+        let body = &blob[body_start..];
+        if header.flags & FLAG_ZSTD != 0 {
+            let n = with_decompressor(|d| d.decompress_to_buffer(body, &mut *out))
+                .map_err(|_| corrupt(digest, "zstd frame does not decode"))?;
+            if n != out.len() {
+                return Err(corrupt(digest, "plaintext length mismatch"));
+            }
+        } else if body.len() == out.len() {
+            out.copy_from_slice(body);
+        } else {
+            return Err(corrupt(digest, "plaintext length mismatch"));
+        }
+        if hasher.digest(out) != *digest {
+            return Err(corrupt(digest, "digest mismatch"));
+        }
+        Ok(())
+    }
+
+    /// Checks the CRC and decrypts the body in place; returns the header and where the body
+    /// (a zstd frame or the plaintext) starts.
+    fn open(&self, digest: &Digest, blob: &mut [u8]) -> Result<(BlobHeader, usize)> {
+        let header = check_stored(digest, blob)?;
         let mut body_start = BLOB_HEADER_LEN;
         if header.flags & FLAG_AES_GCM != 0 {
             let cipher = self
@@ -233,26 +283,39 @@ impl BlobCodec {
                     body.into(),
                     &Tag::from(tag_bytes),
                 )
-                .map_err(|_| corrupt("authentication failed (wrong key or tampered)"))?;
+                .map_err(|_| corrupt(digest, "authentication failed (wrong key or tampered)"))?;
         }
-        let plain = if header.flags & FLAG_ZSTD != 0 {
-            let mut out = Vec::with_capacity(header.plain_len as usize);
-            zstd::bulk::Decompressor::new()
-                .and_then(|mut d| d.decompress_to_buffer(&blob[body_start..], &mut out))
-                .map_err(|_| corrupt("zstd frame does not decode"))?;
-            out
-        } else {
-            blob.drain(..body_start);
-            blob
-        };
-        if plain.len() != header.plain_len as usize {
-            return Err(corrupt("plaintext length mismatch"));
-        }
-        if hasher.digest(&plain) != *digest {
-            return Err(corrupt("digest mismatch"));
-        }
-        Ok(plain)
+        Ok((header, body_start))
     }
+}
+
+fn corrupt(digest: &Digest, reason: &'static str) -> Error {
+    Error::CorruptChunk {
+        digest: *digest,
+        reason,
+    }
+}
+
+thread_local! {
+    /// One zstd decompression context per thread, reused: making one per chunk costs an
+    /// allocation and initialisation of about 100 KiB each time.
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn with_decompressor<R>(
+    f: impl FnOnce(&mut zstd::bulk::Decompressor<'static>) -> std::io::Result<R>,
+) -> std::io::Result<R> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        match slot.as_mut() {
+            Some(d) => f(d),
+            None => Err(std::io::Error::other("no zstd decompressor")),
+        }
+    })
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
@@ -276,9 +339,23 @@ mod tests {
             codec.decode(&d, &hasher, blob.clone()).expect("decode"),
             plain
         );
+        let mut out = vec![0u8; plain.len()];
+        codec
+            .decode_into(&d, &hasher, &mut blob.clone(), &mut out)
+            .expect("decode_into");
+        assert_eq!(out, plain);
+        let mut short = vec![0u8; plain.len().saturating_sub(1)];
+        assert!(matches!(
+            codec.decode_into(&d, &hasher, &mut blob.clone(), &mut short),
+            Err(Error::CorruptChunk { .. })
+        ));
         for i in [0, 13, blob.len() / 2, blob.len() - 1] {
             let mut bad = blob.clone();
             bad[i] ^= 0x40;
+            assert!(matches!(
+                codec.decode_into(&d, &hasher, &mut bad.clone(), &mut out),
+                Err(Error::CorruptChunk { .. })
+            ));
             assert!(matches!(
                 codec.decode(&d, &hasher, bad),
                 Err(Error::CorruptChunk { .. })

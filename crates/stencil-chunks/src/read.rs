@@ -112,6 +112,10 @@ impl DiskReader {
             let dst = &mut buf[done..done + n];
             if entry.digest.is_zero() {
                 dst.fill(0);
+            } else if pos == start && n as u64 == entry.end - start {
+                // The whole chunk lands in this read, so no neighbouring read shares it: decode
+                // it in place, skipping the cache and a copy.
+                self.store.read_chunk_into(&entry.digest, dst)?;
             } else {
                 let data = self.chunk(&entry.digest)?;
                 let from = (pos - start) as usize;

@@ -142,6 +142,21 @@ impl ChunkStore {
         self.codec.decode(digest, &self.hasher, blob)
     }
 
+    /// Reads, checks and decodes one chunk straight into `out`, which must be exactly the
+    /// chunk's length.
+    pub fn read_chunk_into(&self, digest: &Digest, out: &mut [u8]) -> Result<()> {
+        thread_local! {
+            /// The stored blob, read into one buffer per thread (no allocation and page faults
+            /// per chunk).
+            static BLOB: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BLOB.with(|cell| {
+            let mut blob = cell.borrow_mut();
+            self.backend.get_blob_into(digest, &mut blob)?;
+            self.codec.decode_into(digest, &self.hasher, &mut blob, out)
+        })
+    }
+
     /// The digests (ZERO excluded) that the store lacks, in input order.
     pub fn missing(&self, digests: &[Digest]) -> Result<Vec<Digest>> {
         let wanted: Vec<Digest> = digests.iter().copied().filter(|d| !d.is_zero()).collect();

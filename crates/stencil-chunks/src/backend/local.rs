@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, FileTimes};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,6 +141,18 @@ impl ChunkBackend for LocalBackend {
             ErrorKind::NotFound => Error::MissingChunk { digest: *digest },
             _ => Error::io("read blob", &path, e),
         })
+    }
+
+    fn get_blob_into(&self, digest: &Digest, buf: &mut Vec<u8>) -> Result<()> {
+        let path = self.blob_path(digest);
+        buf.clear();
+        File::open(&path)
+            .and_then(|mut f| f.read_to_end(buf))
+            .map(|_| ())
+            .map_err(|e| match e.kind() {
+                ErrorKind::NotFound => Error::MissingChunk { digest: *digest },
+                _ => Error::io("read blob", &path, e),
+            })
     }
 
     fn touch_blob(&self, digest: &Digest) -> Result<bool> {

@@ -66,6 +66,11 @@ pub trait ChunkBackend: Send + Sync + Debug {
     fn put_blob(&self, digest: &Digest, blob: &[u8]) -> Result<PutOutcome>;
     /// Reads a blob as stored. [`Error::MissingChunk`] if absent.
     fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>>;
+    /// Reads a blob as stored into `buf` (cleared first), so a reader can reuse one buffer.
+    fn get_blob_into(&self, digest: &Digest, buf: &mut Vec<u8>) -> Result<()> {
+        *buf = self.get_blob(digest)?;
+        Ok(())
+    }
     /// Refreshes the modified time of a blob; `false` if it does not exist.
     fn touch_blob(&self, digest: &Digest) -> Result<bool>;
     /// The modified time of a blob, read now; `None` if absent.
