@@ -44,6 +44,7 @@
 //! [`store::WriteSession::commit`]; [`ChunkStore::missing`]; [`read::DiskReader`] for `read_at`,
 //! allocation map and streaming export; [`verify::verify`]; [`gc::gc`].
 //! Copy-on-write snapshots: [`store::WriteSession::import_delta`] re-chunks only the written ranges.
+//! Cross-region copies: [`transfer::transfer_index`] sends only the chunks the destination lacks.
 
 pub mod backend;
 pub mod blob;
@@ -59,6 +60,7 @@ pub mod read;
 mod segment;
 pub mod source;
 pub mod store;
+pub mod transfer;
 pub mod verify;
 
 pub use digest::{ChunkHasher, Digest};

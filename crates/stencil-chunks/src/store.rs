@@ -221,6 +221,10 @@ impl WriteSession {
     pub fn id(&self) -> &str {
         &self.id
     }
+    /// The store the session writes to.
+    pub fn store(&self) -> &ChunkStore {
+        &self.store
+    }
     /// When the session started.
     pub fn started(&self) -> SystemTime {
         self.started
