@@ -34,7 +34,7 @@ pub use instances::Instances;
 pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
 pub use runner::TaskRunner;
-pub use stores::{RegionStores, StoreOpenError};
+pub use stores::{KmsKey, RegionStores, StoreOpenError};
 
 use stencil_domain::{AccountId, DomainError};
 

@@ -56,6 +56,9 @@ async fn needed_indexes(meta: &MetaStore, region: &str) -> Result<HashSet<String
             Ok(JobSpec::Snapshot(s)) => {
                 keep.extend(s.disks.iter().map(|(_, snap)| snap.to_string()));
             }
+            Ok(JobSpec::Copy(s)) => {
+                keep.extend(s.disks.iter().map(|(_, _, to)| to.to_string()));
+            }
             Ok(JobSpec::Export(_) | JobSpec::Create(_)) | Err(_) => {}
         }
     }

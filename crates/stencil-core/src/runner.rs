@@ -13,6 +13,12 @@
 //! | CreateImage | image Available                        | image CreateFailed              | (not cancellable)|
 //! | PublicImage | snapshot + catalog image Available     | image UnAvailable               | (not cancellable)|
 //! | CreateSnapshot (and CreateImage from an instance) | snapshots accomplished (+ image Available) | snapshots failed (+ image CreateFailed), indexes deleted | (not cancellable) |
+//! | CopyImage   | the copy's snapshots + the copy Available | copy CreateFailed, its indexes deleted | copy and its indexes deleted (CancelCopyImage) |
+//!
+//! Copies do not take the shared job slots: each destination region runs at most
+//! [`COPIES_PER_REGION`] at once, and the rest wait with their task and image `Waiting`. A copy
+//! records the stored bytes it sent in its task (`CopiedBytes`, and per attempt
+//! `CopiedBytes.N`), so what a resumed copy sent again is visible.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +39,9 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// Jobs that move bytes at once; more wait for a slot (still `Processing`, at 0 %).
 const RUNNING_JOBS: usize = 4;
 
+/// Copies running at once into one region (reference §5.5); more wait in `Waiting`.
+pub const COPIES_PER_REGION: usize = 5;
+
 const GIB: u64 = 1 << 30;
 
 /// Runs tasks in the background. Cheap to clone.
@@ -41,6 +50,7 @@ pub struct TaskRunner {
     env: JobEnv,
     running: Arc<Mutex<HashMap<String, Arc<JobCtx>>>>,
     slots: Arc<Semaphore>,
+    copy_slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
 }
 
 impl TaskRunner {
@@ -50,6 +60,7 @@ impl TaskRunner {
             env,
             running: Arc::default(),
             slots: Arc::new(Semaphore::new(RUNNING_JOBS)),
+            copy_slots: Arc::default(),
         }
     }
 
@@ -118,10 +129,33 @@ impl TaskRunner {
                 return self.env.meta.update_task(&task).await;
             }
         };
-        let _slot = self.slots.acquire().await;
+        let slots = match &spec {
+            JobSpec::Copy(_) => self.copy_slots(&task.region),
+            _ => self.slots.clone(),
+        };
+        // Waiting for a slot; a cancelled copy that never started ends here.
+        let _slot = loop {
+            tokio::select! {
+                permit = slots.acquire() => break permit,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if ctx.is_cancelled() {
+                        return self.complete(task, &spec, Err(JobError::Cancelled)).await;
+                    }
+                }
+            }
+        };
         task.attempts += 1;
         task.status = TaskStatus::Processing;
         self.env.meta.update_task(&task).await?;
+        if let JobSpec::Copy(c) = &spec {
+            self.set_image_status(
+                &task.region,
+                &c.image_id,
+                ImageStatus::Waiting,
+                ImageStatus::Creating,
+            )
+            .await?;
+        }
 
         let env = self.env.clone();
         let (region, job_spec, job_ctx) = (task.region.clone(), spec.clone(), ctx.clone());
@@ -143,6 +177,48 @@ impl TaskRunner {
         self.complete(task, &spec, result).await
     }
 
+    fn copy_slots(&self, region: &str) -> Arc<Semaphore> {
+        self.copy_slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(region.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(COPIES_PER_REGION)))
+            .clone()
+    }
+
+    /// Moves the image from `from` to `to` (no change when it is in another status).
+    async fn set_image_status(
+        &self,
+        region: &str,
+        image_id: &str,
+        from: ImageStatus,
+        to: ImageStatus,
+    ) -> Result<(), MetaError> {
+        for _ in 0..16 {
+            let Some(image) = self.env.meta.get_image(region, image_id).await? else {
+                return Ok(());
+            };
+            if image.status != from {
+                return Ok(());
+            }
+            let mut new = image.clone();
+            new.status = to;
+            match self
+                .env
+                .meta
+                .apply(vec![Write::ReplaceImage {
+                    expected: Box::new(image),
+                    new: Box::new(new),
+                }])
+                .await
+            {
+                Err(MetaError::Conflict(_)) => continue,
+                r => return r,
+            }
+        }
+        Ok(())
+    }
+
     async fn write_progress(
         &self,
         task: &mut Task,
@@ -150,6 +226,10 @@ impl TaskRunner {
         pct: u8,
     ) -> Result<(), MetaError> {
         task.progress = pct;
+        if matches!(spec, JobSpec::Copy(_)) {
+            let sent = ctx_sent(&self.running, task);
+            note_sent(task, sent);
+        }
         let mut writes = vec![Write::PutTask(task.clone())];
         if let JobSpec::Snapshot(s) = spec {
             for (_, id) in &s.disks {
@@ -217,6 +297,9 @@ impl TaskRunner {
         let mut writes = self.snapshot_writes(spec, result).await?;
         match result {
             Ok(outcome) => {
+                if let Outcome::Copy(r) = outcome {
+                    note_sent(&mut task, r.bytes_sent);
+                }
                 task.finish(TaskStatus::Finished, None, now);
                 writes.extend(self.success_writes(&task, spec, outcome).await?);
             }
@@ -245,6 +328,10 @@ impl TaskRunner {
                             new: Box::new(new),
                         });
                     }
+                }
+                if matches!(spec, JobSpec::Copy(_)) {
+                    let sent = ctx_sent(&self.running, &task);
+                    note_sent(&mut task, sent);
                 }
                 task.finish(status, failure, now);
             }
@@ -292,6 +379,8 @@ impl TaskRunner {
             JobSpec::Import(s) => s.disks.iter().map(|d| d.snapshot_id.as_str()).collect(),
             JobSpec::Public(s) => vec![s.snapshot_id.as_str()],
             JobSpec::Snapshot(s) => s.disks.iter().map(|(_, snap)| snap.as_str()).collect(),
+            // Keyed stores share the region's backend, so the plain store removes these too.
+            JobSpec::Copy(s) => s.disks.iter().map(|(_, _, to)| to.as_str()).collect(),
             JobSpec::Export(_) | JobSpec::Create(_) => Vec::new(),
         };
         for name in names {
@@ -385,6 +474,52 @@ impl TaskRunner {
                     m.size_gib = size_gib;
                 }
             }
+            (JobSpec::Copy(s), Outcome::Copy(done)) => {
+                let sources = copy_sources(meta, s).await?;
+                for (i, ((_, _, to), copied)) in s.disks.iter().zip(&done.disks).enumerate() {
+                    let src = sources.get(i).and_then(Option::as_ref);
+                    let size_gib = image
+                        .disks
+                        .get(i)
+                        .map_or(0, |m| m.size_gib)
+                        .max(copied.virtual_size.div_ceil(GIB))
+                        .max(1);
+                    writes.push(Write::InsertSnapshot(Snapshot {
+                        id: to.clone(),
+                        region: region.clone(),
+                        owner: image.owner.clone(),
+                        name: String::new(),
+                        description: format!(
+                            "Copied for image {image_id} from image {} in {}",
+                            s.source_image_id, s.source_region
+                        ),
+                        status: SnapshotStatus::Accomplished,
+                        progress: 100,
+                        creation_time: now,
+                        source_disk_id: String::new(),
+                        source_disk_size_gib: size_gib,
+                        source_disk_type: src.map_or(
+                            if i == 0 {
+                                DiskType::System
+                            } else {
+                                DiskType::Data
+                            },
+                            |s| s.source_disk_type,
+                        ),
+                        virtual_size: copied.virtual_size,
+                        data_bytes: copied.data_bytes,
+                        encrypted: !s.kms_key_id.is_empty(),
+                        kms_key_id: s.kms_key_id.clone(),
+                        source_image_id: image_id.to_string(),
+                        resource_group_id: image.resource_group_id.clone(),
+                        tags: Vec::new(),
+                    }));
+                    if let Some(m) = image.disks.get_mut(i) {
+                        m.snapshot_id = Some(to.clone());
+                        m.size_gib = size_gib;
+                    }
+                }
+            }
             _ => {}
         }
         image.status = match spec {
@@ -410,6 +545,49 @@ fn image_in_progress(spec: &JobSpec) -> Option<&str> {
         JobSpec::Create(s) => Some(&s.image_id),
         JobSpec::Public(s) => Some(&s.image_id),
         JobSpec::Snapshot(s) => s.image_id.as_deref(),
+        JobSpec::Copy(s) => Some(&s.image_id),
         JobSpec::Export(_) => None,
     }
+}
+
+/// The source snapshots of a copy, where they still exist.
+async fn copy_sources(
+    meta: &stencil_meta::MetaStore,
+    spec: &jobs::copy::CopySpec,
+) -> Result<Vec<Option<Snapshot>>, MetaError> {
+    let mut out = Vec::new();
+    for (from, _, _) in &spec.disks {
+        out.push(meta.get_snapshot(from.as_str()).await?);
+    }
+    Ok(out)
+}
+
+/// Stored bytes the running job of `task` has sent in this attempt.
+fn ctx_sent(running: &Mutex<HashMap<String, Arc<JobCtx>>>, task: &Task) -> u64 {
+    running
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(task.id.as_str())
+        .map_or(0, |c| c.sent())
+}
+
+/// Records `sent` as this attempt's `CopiedBytes.N` and the sum over attempts as `CopiedBytes`.
+fn note_sent(task: &mut Task, sent: u64) {
+    let this = format!("CopiedBytes.{}", task.attempts);
+    task.related
+        .retain(|r| r.name != this && r.name != "CopiedBytes");
+    task.related.push(stencil_domain::RelatedItem {
+        name: this,
+        value: sent.to_string(),
+    });
+    let total: u64 = task
+        .related
+        .iter()
+        .filter(|r| r.name.starts_with("CopiedBytes."))
+        .filter_map(|r| r.value.parse::<u64>().ok())
+        .sum();
+    task.related.push(stencil_domain::RelatedItem {
+        name: "CopiedBytes".into(),
+        value: total.to_string(),
+    });
 }

@@ -23,10 +23,35 @@ pub enum StoreOpenError {
     },
 }
 
-/// One chunk store per region.
+/// A customer key for encrypted images (`[[kms_key]]`): 32 bytes of key material, usable in
+/// one region.
+#[derive(Clone)]
+pub struct KmsKey {
+    /// `KMSKeyId`.
+    pub id: String,
+    /// The region the key lives in.
+    pub region: String,
+    /// The key material.
+    pub material: [u8; 32],
+}
+
+impl std::fmt::Debug for KmsKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsKey")
+            .field("id", &self.id)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One chunk store per region, plus one per (region, KMS key) for encrypted images. A keyed
+/// store shares its region's backend: its chunks are named by keyed digests and encrypted, so
+/// they never collide with plain ones, and GC (which marks from every index of the backend)
+/// keeps both.
 #[derive(Debug, Clone, Default)]
 pub struct RegionStores {
     by_region: HashMap<String, ChunkStore>,
+    keyed: HashMap<(String, String), ChunkStore>,
 }
 
 impl RegionStores {
@@ -50,12 +75,54 @@ impl RegionStores {
                 ChunkStore::new(Arc::new(backend), StoreConfig::default()).map_err(open_err)?;
             by_region.insert(region.clone(), store);
         }
-        Ok(RegionStores { by_region })
+        Ok(RegionStores {
+            by_region,
+            keyed: HashMap::new(),
+        })
     }
 
     /// The store of `region`.
     pub fn get(&self, region: &str) -> Option<&ChunkStore> {
         self.by_region.get(region)
+    }
+
+    /// Adds the stores of `keys` (each over its region's backend).
+    pub fn with_keys(mut self, keys: &[KmsKey]) -> Result<Self, StoreOpenError> {
+        for key in keys {
+            let Some(plain) = self.by_region.get(&key.region) else {
+                continue;
+            };
+            let config = StoreConfig {
+                key: Some(key.material),
+                ..plain.config().clone()
+            };
+            let store = ChunkStore::new(plain.backend().clone(), config).map_err(|source| {
+                StoreOpenError::Open {
+                    region: key.region.clone(),
+                    url: format!("kms key {}", key.id),
+                    source: Box::new(source),
+                }
+            })?;
+            self.keyed
+                .insert((key.region.clone(), key.id.clone()), store);
+        }
+        Ok(self)
+    }
+
+    /// Whether `key_id` is a KMS key of `region`.
+    pub fn has_key(&self, region: &str, key_id: &str) -> bool {
+        self.keyed
+            .contains_key(&(region.to_string(), key_id.to_string()))
+    }
+
+    /// The store holding data encrypted with `kms_key_id` in `region` (`""`: the plain store).
+    pub fn for_key(&self, region: &str, kms_key_id: &str) -> Option<&ChunkStore> {
+        if kms_key_id.is_empty() {
+            self.get(region)
+        } else {
+            self.keyed
+                .get(&(region.to_string(), kms_key_id.to_string()))
+        }
     }
 
     /// Every `(region, store)`.

@@ -267,8 +267,8 @@ mod tests {
 }
 
 string_enum!(
-    /// What a durable task does. `DescribeTasks` shows the first two; the others are internal
-    /// work that the API reports through the image's status instead.
+    /// What a durable task does. `DescribeTasks` shows imports, exports and copies; the others
+    /// are internal work that the API reports through the image's status instead.
     TaskAction {
         /// `ImportImage`: bytes from a bucket into the chunk store.
         ImportImage => "ImportImage",
@@ -280,13 +280,18 @@ string_enum!(
         PublicImage => "PublicImage",
         /// `CreateSnapshot`, and the disk snapshots of `CreateImage` from an instance.
         CreateSnapshot => "CreateSnapshot",
+        /// `CopyImage`: the chunks the destination region lacks, then the copy's indexes.
+        CopyImage => "CopyImage",
     }
 );
 
 impl TaskAction {
     /// Whether `DescribeTasks` lists tasks of this action.
     pub fn is_listed(self) -> bool {
-        matches!(self, TaskAction::ImportImage | TaskAction::ExportImage)
+        matches!(
+            self,
+            TaskAction::ImportImage | TaskAction::ExportImage | TaskAction::CopyImage
+        )
     }
 }
 

@@ -223,6 +223,32 @@ pub enum DomainError {
     /// A resource named in a tag request does not exist or is not the caller's.
     #[error("The specified resource {0:?} does not exist")]
     ResourceNotFound(String),
+    /// CopyImage names a destination region that is not configured.
+    #[error("The specified DestinationRegionId {0:?} does not exist")]
+    DestinationRegionNotFound(String),
+    /// The owner copies an image into its own region.
+    #[error(
+        "The DestinationRegionId {0} is the image's own region; CopyImage copies across regions"
+    )]
+    IncorrectDestinationRegion(String),
+    /// An image shared with the caller is copied out of its region.
+    #[error("The image {0} is shared with you; it can only be copied within its region")]
+    CopySameRegionOnly(String),
+    /// A community image of another account is copied.
+    #[error("The image {0} is a community image; community images cannot be copied")]
+    CopyCommunityImage(String),
+    /// The KMS key is not configured for the region.
+    #[error("The specified KMSKeyId {key:?} does not exist in region {region}")]
+    KmsKeyNotFound { key: String, region: String },
+    /// `Encrypted=true` without a key, and the region has no service key.
+    #[error("Encrypted=true needs a KMSKeyId: region {0} has no default (service) key")]
+    KmsNotEnabled(String),
+    /// CancelCopyImage on an image that no copy created.
+    #[error("The specified image {0} was not created by CopyImage")]
+    ImageCreatedNotFromCopy(String),
+    /// CancelCopyImage on a copy that has ended.
+    #[error("{0}")]
+    CopyEnded(String),
     /// A metadata store failure the caller cannot fix.
     #[error("Internal error: {0}")]
     Internal(String),

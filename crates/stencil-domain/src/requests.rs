@@ -279,7 +279,9 @@ pub struct ListTagResources {
     pub limit: u64,
 }
 
+mod copy;
 mod instances;
+pub use copy::{CancelCopyImage, CopyImage};
 pub use instances::{
     CreateSnapshot, DataDiskSpec, DescribeDisks, DescribeInstances, InstanceAction,
     ReplaceSystemDisk, ResetDisk, RunInstances, SystemDiskSpec,

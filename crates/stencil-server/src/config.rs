@@ -51,6 +51,60 @@ pub struct Config {
     /// Limits per account and region (`[quotas]`); ECS defaults where documented.
     #[serde(default)]
     pub quotas: stencil_domain::Quotas,
+    /// KMS keys for encrypted image copies (`[[kms_key]]`).
+    #[serde(default, rename = "kms_key")]
+    pub kms_keys: Vec<KmsKeyConfig>,
+}
+
+/// `[[kms_key]]`: a customer key `CopyImage` can encrypt with (`KMSKeyId`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KmsKeyConfig {
+    /// The `KMSKeyId`.
+    pub id: String,
+    /// The region the key is in.
+    pub region: String,
+    /// A file (mode 0600, owner only) holding 32 bytes of key material, raw or as 64 hex digits.
+    pub key_file: PathBuf,
+}
+
+impl KmsKeyConfig {
+    /// Reads the key material, refusing a file that others can read.
+    pub fn load(&self) -> Result<stencil_core::KmsKey, ConfigError> {
+        use std::os::unix::fs::PermissionsExt;
+        let bad = |m: String| ConfigError::Invalid(format!("kms_key {:?}: {m}", self.id));
+        let meta = std::fs::metadata(&self.key_file)
+            .map_err(|e| bad(format!("cannot read {}: {e}", self.key_file.display())))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(bad(format!(
+                "{} is readable by others (mode {:o}); chmod 600 it",
+                self.key_file.display(),
+                meta.permissions().mode() & 0o777
+            )));
+        }
+        let bytes = std::fs::read(&self.key_file)
+            .map_err(|e| bad(format!("cannot read {}: {e}", self.key_file.display())))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let hex = text.trim();
+        let material: Vec<u8> = if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            (0..32)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or(0))
+                .collect()
+        } else {
+            bytes.clone()
+        };
+        let material: [u8; 32] = material.try_into().map_err(|_| {
+            bad(format!(
+                "{} must hold 32 bytes (raw or 64 hex digits)",
+                self.key_file.display()
+            ))
+        })?;
+        Ok(stencil_core::KmsKey {
+            id: self.id.clone(),
+            region: self.region.clone(),
+            material,
+        })
+    }
 }
 
 /// `[server]`.
@@ -281,6 +335,7 @@ impl Config {
                 .collect(),
             accounts: Vec::new(),
             quotas: stencil_domain::Quotas::default(),
+            kms_keys: Vec::new(),
         }
     }
 
@@ -314,6 +369,9 @@ impl Config {
         for b in &mut self.buckets {
             b.url = resolve_url(&b.url, "file://", base);
         }
+        for k in &mut self.kms_keys {
+            k.key_file = abs(&k.key_file);
+        }
         self.catalog.public_images = self.catalog.public_images.as_deref().map(abs);
         self.catalog.instance_types = self.catalog.instance_types.as_deref().map(abs);
     }
@@ -341,6 +399,17 @@ impl Config {
                 ));
             }
             check_store_url(&b.url, &format!("bucket {:?} url", b.name))?;
+        }
+        for (i, k) in self.kms_keys.iter().enumerate() {
+            if k.id.is_empty() || self.kms_keys[..i].iter().any(|o| o.id == k.id) {
+                return bad(format!("kms_key {:?} is empty or defined twice", k.id));
+            }
+            if !self.regions.iter().any(|r| r.id == k.region) {
+                return bad(format!(
+                    "kms_key {:?} names unknown region {:?}",
+                    k.id, k.region
+                ));
+            }
         }
         for (i, a) in self.accounts.iter().enumerate() {
             if stencil_domain::AccountId::parse(&a.id).is_none() {

@@ -184,7 +184,9 @@ async fn handle(
         | Action::DeleteSnapshot
         | Action::TagResources
         | Action::UntagResources
-        | Action::ListTagResources => {
+        | Action::ListTagResources
+        | Action::CopyImage
+        | Action::CancelCopyImage => {
             crate::lifecycle::handle(state, caller, action, params, reply).await
         }
         Action::RunInstances

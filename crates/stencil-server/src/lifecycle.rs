@@ -72,6 +72,33 @@ pub(crate) async fn handle(
             })
             .await
         }
+        Action::CopyImage => {
+            run(async {
+                let p = actions::copy_image::parse(params)?;
+                match lc
+                    .copy_image(caller, p.request, p.dry_run)
+                    .await
+                    .map_err(service_error)?
+                {
+                    Some(id) => Ok(reply.value(action, actions::copy_image::render(&id))),
+                    None => Err(dry_run_passed()),
+                }
+            })
+            .await
+        }
+        Action::CancelCopyImage => {
+            run(async {
+                let p = actions::copy_image::parse_cancel(params)?;
+                if p.dry_run {
+                    return Err(dry_run_passed());
+                }
+                lc.cancel_copy_image(caller, &p.request)
+                    .await
+                    .map_err(service_error)?;
+                Ok(reply.value(action, actions::copy_image::render_cancel()))
+            })
+            .await
+        }
         Action::ModifyImageAttribute => {
             run(async {
                 let p = actions::modify_image_attribute::parse(params)?;

@@ -61,6 +61,9 @@ pub enum StartError {
         #[source]
         source: Box<stencil_core::buckets::BucketError>,
     },
+    /// A KMS key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] crate::config::ConfigError),
     /// Unfinished tasks could not be resumed.
     #[error("Cannot resume unfinished tasks: {0}")]
     Recover(stencil_meta::MetaError),
@@ -164,7 +167,12 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
             "public catalog: {e}; such entries are published in configured regions only"
         );
     }
-    let stores = RegionStores::open(&config.chunk_stores())?;
+    let keys = config
+        .kms_keys
+        .iter()
+        .map(|k| k.load())
+        .collect::<Result<Vec<_>, _>>()?;
+    let stores = RegionStores::open(&config.chunk_stores())?.with_keys(&keys)?;
     if meta.backend() == stencil_meta::Backend::Sqlite {
         // One node owns the stores: writer sessions on record are a killed process's.
         match stores.clear_stale_sessions() {

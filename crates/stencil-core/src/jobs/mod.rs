@@ -7,6 +7,7 @@
 //! attempt costs about one read of the source), exports rewrite their objects, the others only
 //! read. Nothing is recorded as done until the bytes it names are durable.
 
+pub mod copy;
 pub mod create;
 pub mod export;
 pub mod import;
@@ -39,6 +40,8 @@ pub enum JobSpec {
     Public(public::PublicSpec),
     /// Disk snapshots (CreateSnapshot, CreateImage from an instance).
     Snapshot(snapshot::SnapshotSpec),
+    /// CopyImage into the task's region.
+    Copy(copy::CopySpec),
 }
 
 impl JobSpec {
@@ -96,6 +99,7 @@ pub struct JobCtx {
     cancel: AtomicBool,
     done: AtomicU64,
     total: AtomicU64,
+    sent: AtomicU64,
 }
 
 impl JobCtx {
@@ -117,6 +121,16 @@ impl JobCtx {
     /// Counts finished work.
     pub fn advance(&self, n: u64) {
         self.done.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Counts stored bytes sent to another store (copies).
+    pub fn count_sent(&self, n: u64) {
+        self.sent.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Stored bytes sent so far by this run.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Acquire)
     }
 
     /// 0–99 while running: 100 is only reported when the result is recorded.
@@ -143,6 +157,8 @@ pub enum Outcome {
     Public(public::PublicResult),
     /// Disks snapshotted, in spec order.
     Snapshot(Vec<SnapshotStats>),
+    /// Disks copied.
+    Copy(copy::CopyResult),
 }
 
 /// Runs the blocking part of `spec` in `region`.
@@ -157,5 +173,6 @@ pub fn run(env: &JobEnv, region: &str, spec: &JobSpec, ctx: &JobCtx) -> Result<O
         JobSpec::Create(s) => create::run(store, s, ctx).map(|()| Outcome::Create),
         JobSpec::Public(s) => public::run(store, s, ctx).map(Outcome::Public),
         JobSpec::Snapshot(s) => snapshot::run(env, store, s, ctx).map(Outcome::Snapshot),
+        JobSpec::Copy(s) => copy::run(env, region, s, ctx).map(Outcome::Copy),
     }
 }

@@ -29,6 +29,13 @@ impl Lifecycle {
         if let Some(busy) = self.busy_with(&image).await? {
             return Err(DomainError::ImageBusy { image: id, busy }.into());
         }
+        if image.is_copied && matches!(image.status, ImageStatus::Waiting | ImageStatus::Creating) {
+            return Err(DomainError::ImageBusy {
+                image: id,
+                busy: stencil_domain::Busy::Copying,
+            }
+            .into());
+        }
         if image.status == ImageStatus::Creating {
             return Err(DomainError::ImageBusy {
                 image: id,

@@ -5,6 +5,7 @@
 //! (image, task, client token) in one transaction and hands the task to the runner. Requests
 //! arrive already parsed and checked for shape (`stencil_domain::requests`).
 
+mod copy;
 mod create;
 mod delete;
 mod export;

@@ -75,7 +75,7 @@ impl Lifecycle {
             return Ok(());
         }
         let mut writes = Vec::new();
-        if task.action == TaskAction::ImportImage {
+        if matches!(task.action, TaskAction::ImportImage | TaskAction::CopyImage) {
             writes.push(Write::DeleteImage {
                 region: task.region.clone(),
                 id: task.resource_id.clone(),

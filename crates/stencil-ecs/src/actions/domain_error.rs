@@ -177,6 +177,28 @@ pub fn from_domain(err: &DomainError) -> EcsError {
         DomainError::ResourceNotFound(_) => {
             EcsError::new(ErrorCode::InvalidResourceIdNotFound, message)
         }
+        DomainError::DestinationRegionNotFound(_) => {
+            EcsError::new(ErrorCode::DestinationRegionNotFound, message)
+        }
+        DomainError::IncorrectDestinationRegion(_) => {
+            EcsError::new(ErrorCode::IncorrectDestinationRegion, message)
+        }
+        DomainError::CopySameRegionOnly(_) => {
+            EcsError::new(ErrorCode::OperationDeniedSameRegionOnly, message)
+        }
+        DomainError::CopyCommunityImage(_) => {
+            EcsError::new(ErrorCode::OperationDeniedCommunityImage, message)
+        }
+        DomainError::KmsKeyNotFound { .. } => {
+            EcsError::new(ErrorCode::InvalidParameterKmsKeyIdNotFound, message)
+        }
+        DomainError::KmsNotEnabled(_) => {
+            EcsError::new(ErrorCode::InvalidParameterKmsNotEnabled, message)
+        }
+        DomainError::ImageCreatedNotFromCopy(_) => {
+            EcsError::new(ErrorCode::ImageCreatedNotFromCopy, message)
+        }
+        DomainError::CopyEnded(m) => EcsError::new(ErrorCode::IncorrectImageStatus, m.clone()),
         DomainError::Internal(_) => EcsError::internal(),
     }
 }

@@ -56,6 +56,29 @@ pub(crate) fn description(params: &Params) -> Result<Option<String>, EcsError> {
     )
 }
 
+/// A name-rule parameter under another name (`DestinationImageName`, `DestinationDescription`).
+pub(crate) fn name_param(
+    params: &Params,
+    name: &str,
+    description: bool,
+) -> Result<Option<String>, EcsError> {
+    if description {
+        checked(
+            params,
+            name,
+            names::check_description,
+            ErrorCode::InvalidDescriptionMalformed,
+        )
+    } else {
+        checked(
+            params,
+            name,
+            names::check_image_name,
+            ErrorCode::InvalidImageNameMalformed,
+        )
+    }
+}
+
 /// `ImageFamily` (§3.1): `InvalidImageFamily.Malformed`.
 pub(crate) fn image_family(params: &Params) -> Result<Option<String>, EcsError> {
     checked(

@@ -18,6 +18,7 @@
 //! | `domain_error` | `DomainError` → ECS code, one exhaustive `match` |
 
 pub mod cancel_task;
+pub mod copy_image;
 pub mod create_image;
 pub mod create_instance;
 pub mod create_snapshot;
@@ -121,6 +122,10 @@ pub enum Action {
     ResetDisk,
     /// `ReInitDisk`.
     ReInitDisk,
+    /// `CopyImage`.
+    CopyImage,
+    /// `CancelCopyImage`.
+    CancelCopyImage,
 }
 
 impl Action {
@@ -155,6 +160,8 @@ impl Action {
         Action::ReplaceSystemDisk,
         Action::ResetDisk,
         Action::ReInitDisk,
+        Action::CopyImage,
+        Action::CancelCopyImage,
     ];
 
     /// The wire name.
@@ -189,6 +196,8 @@ impl Action {
             Action::ReplaceSystemDisk => "ReplaceSystemDisk",
             Action::ResetDisk => "ResetDisk",
             Action::ReInitDisk => "ReInitDisk",
+            Action::CopyImage => "CopyImage",
+            Action::CancelCopyImage => "CancelCopyImage",
         }
     }
 
