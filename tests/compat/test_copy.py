@@ -1,0 +1,169 @@
+"""CopyImage and CancelCopyImage with the official SDK: the reference's codes for bad copies,
+cancelling an unfinished copy, the five-copies-per-region limit (the rest Waiting), and a copy
+SIGKILLed midway that, after a restart, completes sending only what had not arrived."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from clients import make_client
+from lifecycle_helpers import (
+    HZ, SH, assert_error, assert_identical, export_and_wait, find_image, import_and_wait,
+    mapping, object_path, random_file, related, operations, task_attr, uniq, wait_gone,
+    wait_image,
+)
+from stencil_server import Server
+
+BIG_MIB = int(os.environ.get("STENCIL_RESTART_MIB", "1024"))
+# One chunk per transfer worker in flight when the process dies; chunks are at most 4 MiB.
+IN_FLIGHT = 4 * ((4 << 20) + 64)
+
+
+@pytest.fixture
+def srv(tmp_path):
+    server = Server(tmp_path / "srv")
+    server.base.mkdir()
+    server.start()
+    try:
+        yield server
+    finally:
+        try:
+            code = server.stop() if server.proc and server.proc.poll() is None else 0
+        finally:
+            server.kill()
+            server.purge_data()
+        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{server.logs()}"
+
+
+def big_image(server, sdk, mib: int = BIG_MIB) -> tuple[str, str]:
+    key = uniq("big") + ".raw"
+    random_file(server.bucket_dir(HZ) / key, mib << 20, key)
+    image = import_and_wait(sdk, [mapping(key, "RAW")])
+    assert image["Status"] == "Available", image
+    return image["ImageId"], key
+
+
+def copy(sdk, image_id: str, **params) -> str:
+    body = sdk.call("CopyImage", {"RegionId": HZ, "ImageId": image_id,
+                                  "DestinationRegionId": SH, **params}).body
+    assert body["ImageId"].startswith("m-"), body
+    return body["ImageId"]
+
+
+def copy_task(sdk, copy_id: str) -> dict:
+    body = sdk.call("DescribeTasks", {"RegionId": SH, "TaskAction": "CopyImage",
+                                      "PageSize": 100}).body
+    for t in body["TaskSet"]["Task"]:
+        if t["ResourceId"] == copy_id:
+            return task_attr(sdk, t["TaskId"], SH)
+    raise AssertionError(f"no CopyImage task for {copy_id}: {body}")
+
+
+def copied(task: dict) -> dict[str, int]:
+    return {k: int(v) for k, v in related(operations(task)[0]).items()
+            if k.startswith("CopiedBytes")}
+
+
+def store_bytes(server, region: str) -> int:
+    root = server.chunk_dir(region) / "chunks"
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.exists() else 0
+
+
+def percent(text: str | None) -> int:
+    m = re.match(r"(\d+)", text or "")
+    return int(m.group(1)) if m else 0
+
+
+def test_bad_copies_get_the_reference_codes(srv, tmp_path):
+    sdk = make_client("v3", srv.endpoint)
+    other = make_client("v3", srv.endpoint, "otherak", "othersecret")
+    image_id, _ = big_image(srv, sdk, mib=4)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id,
+                                    "DestinationRegionId": HZ}, "IncorrectDestinationRegion", 403)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id},
+                 "IncorrectDestinationRegion", 403)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id,
+                                    "DestinationRegionId": "xx-nowhere-1"},
+                 "DestinationRegion.NotFound", 400)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "KMSKeyId": "key-1"}, "InvalidParameter.EncryptedIllegal", 400)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "Encrypted": True, "KMSKeyId": "key-1"},
+                 "InvalidParameter.KMSKeyId.NotFound", 404)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "Encrypted": True}, "InvalidParameter.KmsNotEnabled", 400)
+    assert_error(other, "CopyImage", {"RegionId": HZ, "ImageId": image_id,
+                                      "DestinationRegionId": SH}, "InvalidImageId.NotFound", 404)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "DestinationImageName": "-bad"},
+                 "InvalidImageName.Malformed", 400)
+    assert_error(sdk, "CancelCopyImage", {"RegionId": HZ, "ImageId": image_id},
+                 "ImageCreatedNotFromCopy", 400)
+    copy_id = copy(sdk, image_id, DestinationImageName="copied", DestinationDescription="a copy")
+    done = wait_image(sdk, copy_id, region=SH)
+    assert (done["Status"], done["IsCopied"], done["ImageName"], done["Description"]) == \
+        ("Available", True, "copied", "a copy"), done
+    assert_error(sdk, "CancelCopyImage", {"RegionId": SH, "ImageId": copy_id},
+                 "IncorrectImageStatus", 400)
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "DestinationImageName": "copied"},
+                 "InvalidImageName.Duplicated", 400)
+    # DryRun checks and creates nothing.
+    assert_error(sdk, "CopyImage", {"RegionId": HZ, "ImageId": image_id, "DestinationRegionId": SH,
+                                    "DryRun": True}, "DryRunOperation", 400)
+
+
+def test_cancel_copy_image_deletes_the_unfinished_copy_and_keeps_the_source(srv):
+    sdk = make_client("v3", srv.endpoint)
+    image_id, _ = big_image(srv, sdk)
+    copy_id = copy(sdk, image_id)
+    sdk.call("CancelCopyImage", {"RegionId": SH, "ImageId": copy_id})
+    wait_gone(sdk, copy_id, region=SH)
+    assert find_image(sdk, image_id)["Status"] == "Available"
+    task = copy_task(sdk, copy_id)
+    assert task["TaskStatus"] == "Cancelled", task
+
+
+def test_at_most_five_copies_run_per_region_and_the_rest_wait(srv):
+    sdk = make_client("v3", srv.endpoint)
+    image_id, _ = big_image(srv, sdk, mib=min(BIG_MIB, 512))
+    copies = [copy(sdk, image_id, DestinationImageName=uniq("c")) for _ in range(7)]
+    statuses = [find_image(sdk, c, region=SH)["Status"] for c in copies]
+    assert statuses.count("Waiting") >= 2, statuses
+    assert statuses.count("Creating") <= 5, statuses
+    for c in copies:
+        assert wait_image(sdk, c, region=SH, timeout=300)["Status"] == "Available"
+
+
+def test_a_copy_killed_midway_resumes_sending_only_what_had_not_arrived(srv):
+    sdk = make_client("v3", srv.endpoint)
+    image_id, key = big_image(srv, sdk)
+    copy_id = copy(sdk, image_id)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        img = find_image(sdk, copy_id, region=SH)
+        if img["Status"] == "Creating" and percent(img["Progress"]) >= 10:
+            break
+        time.sleep(0.02)
+    assert find_image(sdk, copy_id, region=SH)["Status"] == "Creating", "finished before the kill"
+    srv.kill()
+    arrived = store_bytes(srv, SH)
+    assert arrived > 0
+    srv.restart()
+    sdk = make_client("v3", srv.endpoint)
+    done = wait_image(sdk, copy_id, region=SH, timeout=120)
+    assert done["Status"] == "Available", done
+    task = copy_task(sdk, copy_id)
+    sent = copied(task)
+    total = store_bytes(srv, SH)
+    print(f"arrived before the kill {arrived}, store after {total}, task {sent}")
+    assert "CopiedBytes.2" in sent, sent
+    assert sent["CopiedBytes.2"] <= total - arrived + IN_FLIGHT, (sent, total, arrived)
+    assert sent["CopiedBytes.2"] < total, "the resumed copy did not start over"
+    _, (obj,) = export_and_wait(sdk, copy_id, "raw", region=SH, timeout=120)
+    assert_identical(object_path(srv, key), object_path(srv, obj["OSSObject"], SH), "raw")
