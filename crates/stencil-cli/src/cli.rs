@@ -127,6 +127,51 @@ pub enum ImagesCommand {
     Export(ExportArgs),
     /// Delete a custom image, and with --with-snapshots its snapshots after it.
     Delete(DeleteArgs),
+    /// Copy a custom image into another region (optionally encrypted); prints the copy's ID.
+    Copy(CopyArgs),
+    /// Share a custom image with other accounts (by account UID).
+    Share(ShareArgs),
+    /// Stop sharing a custom image with accounts.
+    Unshare(ShareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// Image ID.
+    pub image_id: String,
+    /// Destination region.
+    #[arg(long)]
+    pub to: String,
+    /// Source region.
+    #[arg(long, default_value = DEFAULT_REGION)]
+    pub region: String,
+    /// Name of the copy [default: the source's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Description of the copy [default: the source's].
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Encrypt the copy (with --kms-key).
+    #[arg(long, requires = "kms_key")]
+    pub encrypt: bool,
+    /// KMS key ID (a `[[kms_key]]` of the destination region).
+    #[arg(long, requires = "encrypt")]
+    pub kms_key: Option<String>,
+    /// Print the copy's ImageId once the copy has started instead of waiting for it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShareArgs {
+    /// Image ID.
+    pub image_id: String,
+    /// Account UID (repeat for several; at most 10 per call).
+    #[arg(long = "account", required = true)]
+    pub accounts: Vec<String>,
+    /// Region.
+    #[arg(long, default_value = DEFAULT_REGION)]
+    pub region: String,
 }
 
 #[derive(Debug, clap::Args)]

@@ -383,3 +383,73 @@ fn import_refuses_an_unknown_bucket_or_a_missing_file_before_uploading() {
     );
     assert!(!data.exists(), "nothing was written");
 }
+
+#[test]
+fn images_copy_waits_for_the_copy_and_the_copy_exports_the_same_bytes() {
+    let s = Stencil::start();
+    let disk = s.path("copy-me.qcow2");
+    small_qcow2(&disk);
+    let image = s
+        .ok(&[
+            "images",
+            "import",
+            disk.to_str().unwrap(),
+            "--name",
+            "copy-me",
+        ])
+        .trim()
+        .to_string();
+    let out = s.ok(&[
+        "images",
+        "copy",
+        &image,
+        "--to",
+        "cn-shanghai",
+        "--name",
+        "copied",
+    ]);
+    let copy = out.trim().to_string();
+    assert!(
+        copy.starts_with("m-") && lines(&out).len() == 1,
+        "stdout is the copy's ImageId alone: {out:?}"
+    );
+    let listed = s.ok(&[
+        "images",
+        "list",
+        "--region",
+        "cn-shanghai",
+        "--owner",
+        "self",
+    ]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with(&copy) && l.contains("copied") && l.contains("Available")),
+        "{listed}"
+    );
+    let raw = s.path("copied.raw");
+    s.ok(&[
+        "images",
+        "export",
+        &copy,
+        "--region",
+        "cn-shanghai",
+        "--format",
+        "raw",
+        "--to",
+        raw.to_str().unwrap(),
+    ]);
+    tool(
+        "qemu-img",
+        &["compare", "-q", "-f", "qcow2", "-F", "raw"],
+        &[&disk, &raw],
+    );
+    // The same region is refused with the API's message.
+    let same = s.run(&["images", "copy", &image, "--to", "cn-hangzhou"]);
+    assert!(!same.status.success());
+    assert!(
+        String::from_utf8_lossy(&same.stderr).contains("IncorrectDestinationRegion"),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+}

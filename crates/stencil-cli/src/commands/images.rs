@@ -6,7 +6,9 @@ use stencil_cli::client::Client;
 
 use super::{items, table, tasks, text};
 use crate::bucket_access::{self, download_targets, pick_bucket};
-use crate::cli::{Conn, DeleteArgs, ExportArgs, ImagesCommand, ImportArgs, ListArgs};
+use crate::cli::{
+    Conn, CopyArgs, DeleteArgs, ExportArgs, ImagesCommand, ImportArgs, ListArgs, ShareArgs,
+};
 
 /// Every image status, for looking an image up whatever state it is in (as Terraform does).
 const ALL_STATUSES: &str = "Creating,Waiting,Available,UnAvailable,CreateFailed,Deprecated";
@@ -17,6 +19,9 @@ pub async fn run(command: ImagesCommand, conn: &Conn) -> Result<()> {
         ImagesCommand::Import(a) => import(conn, a).await,
         ImagesCommand::Export(a) => export(conn, a).await,
         ImagesCommand::Delete(a) => delete(&conn.client()?, a).await,
+        ImagesCommand::Copy(a) => copy(&conn.client()?, a).await,
+        ImagesCommand::Share(a) => share(&conn.client()?, a, "AddAccount").await,
+        ImagesCommand::Unshare(a) => share(&conn.client()?, a, "RemoveAccount").await,
     }
 }
 
@@ -262,6 +267,96 @@ async fn delete(client: &Client, a: DeleteArgs) -> Result<()> {
             a.image_id
         );
     }
+    Ok(())
+}
+
+/// The CopyImage request of `a`.
+fn copy_params(a: &CopyArgs) -> Vec<(&'static str, String)> {
+    let mut p = vec![
+        ("RegionId", a.region.clone()),
+        ("ImageId", a.image_id.clone()),
+        ("DestinationRegionId", a.to.clone()),
+    ];
+    if let Some(n) = &a.name {
+        p.push(("DestinationImageName", n.clone()));
+    }
+    if let Some(d) = &a.description {
+        p.push(("DestinationDescription", d.clone()));
+    }
+    if a.encrypt {
+        p.push(("Encrypted", "true".into()));
+    }
+    if let Some(k) = &a.kms_key {
+        p.push(("KMSKeyId", k.clone()));
+    }
+    p
+}
+
+async fn copy(client: &Client, a: CopyArgs) -> Result<()> {
+    let params = copy_params(&a);
+    let refs: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let body = client.call("CopyImage", &refs).await?;
+    let copy_id = text(&body, "ImageId");
+    if a.no_wait {
+        println!("{copy_id}");
+        return Ok(());
+    }
+    // The copy's task lives in the destination region; find it by the copy's ID.
+    let tasks = client
+        .call(
+            "DescribeTasks",
+            &[
+                ("RegionId", a.to.as_str()),
+                ("TaskAction", "CopyImage"),
+                ("PageSize", "100"),
+            ],
+        )
+        .await?;
+    let Some(task) = items(&tasks, "TaskSet", "Task")
+        .iter()
+        .find(|t| text(t, "ResourceId") == copy_id)
+        .map(|t| text(t, "TaskId"))
+    else {
+        bail!(
+            "CopyImage returned {copy_id} but no copy task lists it in {}",
+            a.to
+        );
+    };
+    eprintln!(
+        "Copying {} from {} to {} as {copy_id} (task {task}; Ctrl-C stops only the waiting)",
+        a.image_id, a.region, a.to
+    );
+    let done = super::tasks::wait(client, &a.to, &task, "copy").await?;
+    let sent = super::tasks::related_items(&done)
+        .into_iter()
+        .find(|(n, _)| n == "CopiedBytes")
+        .map_or_else(|| "0".to_string(), |(_, v)| v);
+    eprintln!("Sent {sent} bytes of chunks the destination lacked");
+    println!("{copy_id}");
+    Ok(())
+}
+
+async fn share(client: &Client, a: ShareArgs, param: &str) -> Result<()> {
+    if a.accounts.len() > 10 {
+        bail!("At most 10 accounts per call (the API ignores the rest)");
+    }
+    let names: Vec<String> = (1..=a.accounts.len())
+        .map(|i| format!("{param}.{i}"))
+        .collect();
+    let mut params = vec![
+        ("RegionId", a.region.as_str()),
+        ("ImageId", a.image_id.as_str()),
+    ];
+    for (n, acct) in names.iter().zip(&a.accounts) {
+        params.push((n.as_str(), acct.as_str()));
+    }
+    client.call("ModifyImageSharePermission", &params).await?;
+    let verb = if param == "AddAccount" {
+        "Shared"
+    } else {
+        "Unshared"
+    };
+    println!("{verb} {} with {}", a.image_id, a.accounts.join(", "));
     Ok(())
 }
 
