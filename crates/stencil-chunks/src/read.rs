@@ -48,6 +48,11 @@ impl DiskReader {
         &self.index
     }
 
+    /// The store it reads from.
+    pub fn store(&self) -> &ChunkStore {
+        &self.store
+    }
+
     fn chunk(&self, digest: &Digest) -> Result<Arc<Vec<u8>>> {
         let slot = {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());

@@ -119,6 +119,10 @@ pub struct Disk {
     pub product_code: String,
     /// Whether the data is encrypted.
     pub encrypted: bool,
+    /// The KMS key its data is encrypted with (`""` when plain): its chunks live in that key's
+    /// store of the region.
+    #[serde(default)]
+    pub kms_key_id: String,
     /// The chunk-store index the disk's bytes start from (owned by the disk, so deleting the
     /// source image or snapshot never takes the disk's data away).
     pub base_index: String,

@@ -291,7 +291,8 @@ async fn copies_are_refused_with_the_reference_codes() {
     s.stop().await;
 }
 
-#[tokio::test]
+// Multi-threaded: qemu tools block the test's thread while the in-process server serves NBD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_encrypted_copy_holds_no_plaintext_chunk() {
     let keydir = tempfile::tempdir().unwrap();
     let key_file = keydir.path().join("sh.key");
@@ -370,6 +371,51 @@ async fn an_encrypted_copy_holds_no_plaintext_chunk() {
         checked > 1,
         "the encrypted copy wrote its own chunks and index"
     );
+    // An instance of the encrypted copy reads the original bytes over NBD; what it writes and
+    // snapshots stays encrypted with the same key.
+    let inst = s.run_instance(SH, &enc, &[]).await;
+    let disk = s.system_disk(SH, &inst).await;
+    let url = s.nbd_url(&disk);
+    assert!(stencil_testkit::instances::disk_equals_file(&raw, &url));
+    let shown = s.disk(SH, &disk).await.unwrap();
+    assert_eq!(
+        (shown["Encrypted"].clone(), shown["KMSKeyId"].clone()),
+        (Value::Bool(true), Value::from("key-sh-1")),
+        "{shown}"
+    );
+    stencil_testkit::instances::nbd_io(&url, &["write -P 0x5a 4M 1M"]);
+    let before = files(&s.chunk_dir(SH));
+    let snap = s.act("CreateSnapshot", &[("DiskId", disk.as_str())]).await["SnapshotId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let start = Instant::now();
+    loop {
+        let body = s
+            .act(
+                "DescribeSnapshots",
+                &[("RegionId", SH), ("SnapshotIds", &format!("[\"{snap}\"]"))],
+            )
+            .await;
+        let st = body["Snapshots"]["Snapshot"][0].clone();
+        if st["Status"] == "accomplished" {
+            assert_eq!(st["Encrypted"], true, "{st}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{st}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for f in files(&s.chunk_dir(SH))
+        .into_iter()
+        .filter(|f| !before.contains(f))
+    {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(64).any(|w| w.iter().all(|b| *b == 0x5a)),
+            "{} holds plaintext",
+            f.display()
+        );
+    }
     // Encrypted images are not exported.
     let r = s
         .client()

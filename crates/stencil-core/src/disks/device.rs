@@ -62,6 +62,12 @@ impl DiskState {
         self.generation
     }
 
+    /// The chunk store of its base (the region's, or its KMS key's for an encrypted disk);
+    /// snapshots of the disk go there too.
+    pub fn store(&self) -> &ChunkStore {
+        self.base.store()
+    }
+
     /// The base index.
     pub fn base_index(&self) -> &Arc<Index> {
         self.base.index()

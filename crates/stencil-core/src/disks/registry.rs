@@ -34,9 +34,15 @@ impl DiskRegistry {
     }
 
     fn open_state(&self, disk: &Disk) -> io::Result<DiskState> {
-        let store = self.stores.get(&disk.region).ok_or_else(|| {
-            io::Error::other(format!("Region {} has no chunk store", disk.region))
-        })?;
+        let store = self
+            .stores
+            .for_key(&disk.region, &disk.kms_key_id)
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "Region {} has no chunk store for key {:?}",
+                    disk.region, disk.kms_key_id
+                ))
+            })?;
         let index = store
             .load_index(&disk.base_index)
             .map_err(|e| io::Error::other(format!("Base of disk {}: {e}", disk.id)))?;

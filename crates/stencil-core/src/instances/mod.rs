@@ -182,6 +182,20 @@ impl Instances {
             self.stores.get(region).cloned().ok_or_else(|| {
                 DomainError::Internal(format!("Region {region} has no chunk store"))
             })?;
+        // A disk made from an encrypted snapshot is encrypted with the same key.
+        let mut keys = Vec::with_capacity(plans.len());
+        for p in &plans {
+            let key = match &p.snapshot {
+                Some(s) => self
+                    .meta()
+                    .get_snapshot(s.as_str())
+                    .await?
+                    .map(|snap| snap.kms_key_id)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            keys.push(key);
+        }
         let names = plans.clone();
         tokio::task::spawn_blocking(move || -> Result<(), String> {
             for p in &names {
@@ -205,7 +219,8 @@ impl Instances {
         let now = Utc::now();
         Ok(plans
             .into_iter()
-            .map(|p| Disk {
+            .zip(keys)
+            .map(|(p, kms_key_id)| Disk {
                 base_index: Disk::base_index_name(&p.id, 0),
                 id: p.id,
                 region: region.to_string(),
@@ -229,7 +244,8 @@ impl Instances {
                 source_snapshot_id: p.snapshot,
                 delete_with_instance: p.delete_with_instance,
                 product_code: String::new(),
-                encrypted: false,
+                encrypted: !kms_key_id.is_empty(),
+                kms_key_id,
                 generation: 0,
                 tags: Vec::new(),
             })

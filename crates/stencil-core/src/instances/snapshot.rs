@@ -40,7 +40,7 @@ fn new_snapshot(
         virtual_size: disk.size_bytes(),
         data_bytes: 0,
         encrypted: disk.encrypted,
-        kms_key_id: String::new(),
+        kms_key_id: disk.kms_key_id.clone(),
         source_image_id: String::new(),
         resource_group_id: String::new(),
         tags,

@@ -172,7 +172,7 @@ pub fn run(env: &JobEnv, region: &str, spec: &JobSpec, ctx: &JobCtx) -> Result<O
         JobSpec::Export(s) => export::run(env, store, s, ctx).map(|()| Outcome::Export),
         JobSpec::Create(s) => create::run(store, s, ctx).map(|()| Outcome::Create),
         JobSpec::Public(s) => public::run(store, s, ctx).map(Outcome::Public),
-        JobSpec::Snapshot(s) => snapshot::run(env, store, s, ctx).map(Outcome::Snapshot),
+        JobSpec::Snapshot(s) => snapshot::run(env, s, ctx).map(Outcome::Snapshot),
         JobSpec::Copy(s) => copy::run(env, region, s, ctx).map(Outcome::Copy),
     }
 }

@@ -5,7 +5,6 @@
 //! consistent group.
 
 use serde::{Deserialize, Serialize};
-use stencil_chunks::ChunkStore;
 use stencil_domain::{DiskId, SnapshotId};
 
 use super::{JobCtx, JobEnv, JobError};
@@ -23,7 +22,6 @@ pub struct SnapshotSpec {
 /// Snapshots every disk of `spec`.
 pub fn run(
     env: &JobEnv,
-    store: &ChunkStore,
     spec: &SnapshotSpec,
     ctx: &JobCtx,
 ) -> Result<Vec<SnapshotStats>, JobError> {
@@ -55,7 +53,8 @@ pub fn run(
         if ctx.is_cancelled() {
             return Err(JobError::Cancelled);
         }
-        let stats = snapshot_state(store, state, snapshot.as_str())
+        // The disk's own store: an encrypted disk's snapshot stays encrypted with its key.
+        let stats = snapshot_state(state.store(), state, snapshot.as_str())
             .map_err(|e| JobError::internal(format!("Snapshot {snapshot} of disk {disk}: {e}")))?;
         ctx.advance(stats.rechunked_bytes);
         out.push(stats);

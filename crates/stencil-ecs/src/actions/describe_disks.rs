@@ -162,7 +162,7 @@ pub struct DiskView<'a> {
     portable: bool,
     encrypted: bool,
     #[serde(rename = "KMSKeyId")]
-    kms_key_id: &'static str,
+    kms_key_id: &'a str,
     product_code: &'a str,
     performance_level: &'static str,
     disk_charge_type: &'static str,
@@ -244,7 +244,7 @@ impl<'a> DiskView<'a> {
             auto_snapshot_policy_id: "",
             portable: disk.disk_type == DiskType::Data,
             encrypted: disk.encrypted,
-            kms_key_id: "",
+            kms_key_id: &disk.kms_key_id,
             product_code: &disk.product_code,
             performance_level: performance_level(disk.category),
             disk_charge_type: "PostPaid",

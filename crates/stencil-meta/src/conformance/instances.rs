@@ -62,6 +62,7 @@ pub fn sample_disk(instance: &Instance, snapshot: Option<&str>) -> Disk {
         delete_with_instance: true,
         product_code: String::new(),
         encrypted: false,
+        kms_key_id: String::new(),
         base_index: Disk::base_index_name(&instance.system_disk, 0),
         generation: 0,
         tags: Vec::new(),

@@ -159,6 +159,7 @@ fn disk() -> Disk {
         delete_with_instance: true,
         product_code: String::new(),
         encrypted: false,
+        kms_key_id: String::new(),
         base_index: "disk-d-bp1sys-g0".into(),
         generation: 0,
         tags: vec![tag("env", "prod")],
