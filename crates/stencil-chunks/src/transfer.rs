@@ -14,7 +14,7 @@
 //! arrived: at most one in-flight batch (one chunk per worker) twice.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::backend::PutOutcome;
 use crate::digest::Digest;
@@ -126,6 +126,49 @@ fn parallel(
     Ok(!hooks.cancelled())
 }
 
+/// Counts of a transfer, shared by its workers.
+#[derive(Default)]
+struct Tally {
+    chunks_sent: AtomicU64,
+    bytes_sent: AtomicU64,
+    chunks_present: AtomicU64,
+}
+
+impl Tally {
+    /// A chunk is done: `Some(len)` when a blob of `len` stored bytes was written, `None` when
+    /// the destination held it.
+    fn record(&self, sent: Option<u64>, guest_bytes: u64, hooks: &dyn TransferHooks) {
+        match sent {
+            Some(len) => {
+                self.chunks_sent.fetch_add(1, Ordering::AcqRel);
+                self.bytes_sent.fetch_add(len, Ordering::AcqRel);
+                hooks.sent(len);
+            }
+            None => {
+                self.chunks_present.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        hooks.advance(guest_bytes);
+    }
+
+    fn stats(&self) -> TransferStats {
+        TransferStats {
+            chunks_sent: self.chunks_sent.load(Ordering::Acquire),
+            bytes_sent: self.bytes_sent.load(Ordering::Acquire),
+            chunks_present: self.chunks_present.load(Ordering::Acquire),
+            ..TransferStats::default()
+        }
+    }
+}
+
+/// The distinct data digests of `index` in a fixed order, and the guest bytes each covers.
+fn wanted(index: &Index) -> (Vec<Digest>, std::collections::HashMap<Digest, u64>) {
+    let sizes = bytes_per_digest(index);
+    let mut digests: Vec<Digest> = sizes.keys().copied().collect();
+    digests.sort_unstable();
+    (digests, sizes)
+}
+
 fn send_blobs(
     src: &ChunkStore,
     index: &Index,
@@ -133,41 +176,26 @@ fn send_blobs(
     hooks: &dyn TransferHooks,
 ) -> Result<Option<(Index, TransferStats)>> {
     let dst = session.store();
-    let sizes = bytes_per_digest(index);
-    let mut wanted: Vec<Digest> = sizes.keys().copied().collect();
-    wanted.sort_unstable();
+    let (wanted, sizes) = wanted(index);
     let missing = dst.missing(&wanted)?;
     let missing_set: std::collections::HashSet<Digest> = missing.iter().copied().collect();
-    let mut stats = TransferStats::default();
+    let tally = Tally::default();
     // Present chunks: touched, so a GC running now keeps them until the index is committed.
     for d in wanted.iter().filter(|d| !missing_set.contains(d)) {
         if !dst.backend().touch_blob(d)? {
             return Err(Error::MissingChunk { digest: *d });
         }
-        stats.chunks_present += 1;
-        hooks.advance(sizes[d]);
+        tally.record(None, sizes[d], hooks);
     }
-    let counts = Mutex::new((0u64, 0u64));
     let done = parallel(missing.len(), hooks, &|i| {
         let d = &missing[i];
         let blob = src.stored_blob(d)?;
         let len = blob.len() as u64;
-        if dst.receive_blob(session, d, blob)? == PutOutcome::Stored {
-            let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-            c.0 += 1;
-            c.1 += len;
-            hooks.sent(len);
-        }
-        hooks.advance(sizes[d]);
+        let stored = dst.receive_blob(session, d, blob)? == PutOutcome::Stored;
+        tally.record(stored.then_some(len), sizes[d], hooks);
         Ok(())
     })?;
-    if !done {
-        return Ok(None);
-    }
-    let (chunks, bytes) = counts.into_inner().unwrap_or_else(|p| p.into_inner());
-    stats.chunks_sent = chunks;
-    stats.bytes_sent = bytes;
-    Ok(Some((index.clone(), stats)))
+    Ok(done.then(|| (index.clone(), tally.stats())))
 }
 
 fn reencode(
@@ -177,39 +205,22 @@ fn reencode(
     hooks: &dyn TransferHooks,
 ) -> Result<Option<(Index, TransferStats)>> {
     let dst = session.store();
-    let sizes = bytes_per_digest(index);
-    let mut wanted: Vec<Digest> = sizes.keys().copied().collect();
-    wanted.sort_unstable();
+    let (wanted, sizes) = wanted(index);
     let renamed: Vec<Mutex<Option<Digest>>> = wanted.iter().map(|_| Mutex::new(None)).collect();
-    let counts = Mutex::new((0u64, 0u64, 0u64));
+    let tally = Tally::default();
     let done = parallel(wanted.len(), hooks, &|i| {
         let d = &wanted[i];
         let plain = src.read_chunk(d)?;
         let nd = dst.hasher().digest(&plain);
-        let (sent, len) = if dst.backend().touch_blob(&nd)? {
-            (false, 0)
+        let sent = if dst.backend().touch_blob(&nd)? {
+            None
         } else {
             let blob = dst.codec().encode(&nd, &plain, &mut None)?;
             let len = blob.len() as u64;
-            (
-                dst.backend().put_blob(&nd, &blob)? == PutOutcome::Stored,
-                len,
-            )
+            (dst.backend().put_blob(&nd, &blob)? == PutOutcome::Stored).then_some(len)
         };
-        {
-            let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
-            if sent {
-                c.0 += 1;
-                c.1 += len;
-            } else {
-                c.2 += 1;
-            }
-        }
-        if sent {
-            hooks.sent(len);
-        }
         *renamed[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(nd);
-        hooks.advance(sizes[d]);
+        tally.record(sent, sizes[d], hooks);
         Ok(())
     })?;
     if !done {
@@ -242,15 +253,5 @@ fn reencode(
         entries,
         index.bitmap().to_vec(),
     )?;
-    let (chunks_sent, bytes_sent, chunks_present) =
-        counts.into_inner().unwrap_or_else(|p| p.into_inner());
-    Ok(Some((
-        out,
-        TransferStats {
-            chunks_sent,
-            bytes_sent,
-            chunks_present,
-            ..TransferStats::default()
-        },
-    )))
+    Ok(Some((out, tally.stats())))
 }

@@ -112,26 +112,10 @@ impl ImageService {
         id: &str,
     ) -> Result<Image, ServiceError> {
         self.regions.get(region)?;
-        let filter = ImageFilter {
-            ids: vec![id.to_string()],
-            statuses: StatusFilter::All,
-            ..ImageFilter::default()
-        };
         let mut visibility = visibility(caller, OwnerFilter::Any);
         visibility.marketplace = true;
-        let query = ImageQuery {
-            region: region.to_string(),
-            visibility,
-            filter,
-            offset: 0,
-            limit: 1,
-        };
-        self.meta
-            .list_images(&query)
+        one_image(&self.meta, region, id, visibility)
             .await?
-            .items
-            .into_iter()
-            .next()
             .ok_or_else(|| DomainError::ImageNotFound(id.to_string()).into())
     }
 
@@ -165,6 +149,27 @@ pub fn traits_of(image: &Image) -> ImageTraits {
         os_type: image.os_type,
         nvme_support: image.features.nvme_support,
     }
+}
+
+/// Image `id` of `region` in any status, if `visibility` admits it.
+pub(crate) async fn one_image(
+    meta: &MetaStore,
+    region: &str,
+    id: &str,
+    visibility: Visibility,
+) -> Result<Option<Image>, ServiceError> {
+    let query = ImageQuery {
+        region: region.to_string(),
+        visibility,
+        filter: ImageFilter {
+            ids: vec![id.to_string()],
+            statuses: StatusFilter::All,
+            ..ImageFilter::default()
+        },
+        offset: 0,
+        limit: 1,
+    };
+    Ok(meta.list_images(&query).await?.items.into_iter().next())
 }
 
 /// The alias an image has from the caller's point of view.

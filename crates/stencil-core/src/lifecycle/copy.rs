@@ -16,13 +16,14 @@
 use chrono::Utc;
 use stencil_domain::requests::{CancelCopyImage, CopyImage};
 use stencil_domain::{
-    DomainError, Image, ImageFilter, ImageId, ImageKind, ImageStatus, SnapshotId, StatusFilter,
-    Task, TaskAction, TaskStatus, Usage,
+    DomainError, Image, ImageId, ImageKind, ImageStatus, SnapshotId, Task, TaskAction, TaskStatus,
+    Usage,
 };
-use stencil_meta::{ImageQuery, TaskQuery, Visibility, Write};
+use stencil_meta::{TaskQuery, Visibility, Write};
 
 use super::Lifecycle;
 use super::tokens::TokenCheck;
+use crate::images::one_image;
 use crate::jobs::JobSpec;
 use crate::jobs::copy::CopySpec;
 use crate::{Caller, ServiceError};
@@ -260,49 +261,27 @@ impl Lifecycle {
         id: &str,
     ) -> Result<Image, ServiceError> {
         let me = Some(caller.account.clone());
-        let query = ImageQuery {
-            region: region.to_string(),
-            visibility: Visibility {
-                system: true,
-                marketplace: true,
-                owned_by: me.clone(),
-                shared_with: me.clone(),
-                community_for: me,
-            },
-            filter: ImageFilter {
-                ids: vec![id.to_string()],
-                statuses: StatusFilter::All,
-                ..ImageFilter::default()
-            },
-            offset: 0,
-            limit: 1,
+        let visibility = Visibility {
+            system: true,
+            marketplace: true,
+            owned_by: me.clone(),
+            shared_with: me.clone(),
+            community_for: me,
         };
-        self.meta
-            .list_images(&query)
+        one_image(&self.meta, region, id, visibility)
             .await?
-            .items
-            .into_iter()
-            .next()
             .ok_or_else(|| DomainError::ImageNotFound(id.to_string()).into())
     }
 
     /// Whether `image` is shared with the caller's account.
     async fn shared_with(&self, image: &Image, caller: &Caller) -> Result<bool, ServiceError> {
-        let me = Some(caller.account.clone());
-        let query = ImageQuery {
-            region: image.region.clone(),
-            visibility: Visibility {
-                shared_with: me,
-                ..Visibility::default()
-            },
-            filter: ImageFilter {
-                ids: vec![image.id.to_string()],
-                statuses: StatusFilter::All,
-                ..ImageFilter::default()
-            },
-            offset: 0,
-            limit: 1,
+        let visibility = Visibility {
+            shared_with: Some(caller.account.clone()),
+            ..Visibility::default()
         };
-        Ok(!self.meta.list_images(&query).await?.items.is_empty())
+        let id = image.id.as_str();
+        Ok(one_image(&self.meta, &image.region, id, visibility)
+            .await?
+            .is_some())
     }
 }
