@@ -1,0 +1,180 @@
+//! Image shares and marketplace subscriptions: who, besides its owner, may use an image, and
+//! which marketplace products an account has used.
+//!
+//! Shares are rows of `image_shares` keyed by (region, image, account), so a share never
+//! reaches another region. Writing one goes through [`crate::Write`] (one transaction with
+//! whatever else the request changes); both share writes count as image writes, because the
+//! listings' `TotalCount` cache covers what `shared_with` admits.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::db::{Arg, Tx, limit_offset};
+use crate::{MetaError, MetaStore, Page};
+
+/// One account an image is shared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageShare {
+    /// The account's ID.
+    pub account: String,
+    /// When the share was made (the first time, if it was made again since).
+    pub shared_at: DateTime<Utc>,
+}
+
+/// Shares the image with `account`; sharing again keeps the first time.
+pub(crate) async fn share(
+    tx: &mut Tx,
+    region: &str,
+    image_id: &str,
+    account: &str,
+    at: DateTime<Utc>,
+) -> Result<(), MetaError> {
+    tx.exec(
+        "INSERT INTO image_shares (region, image_id, account, shared_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+        &[
+            region.into(),
+            image_id.into(),
+            account.into(),
+            at.timestamp().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stops sharing the image with `account` (nothing if it was not shared).
+pub(crate) async fn unshare(
+    tx: &mut Tx,
+    region: &str,
+    image_id: &str,
+    account: &str,
+) -> Result<(), MetaError> {
+    tx.exec(
+        "DELETE FROM image_shares WHERE region = ? AND image_id = ? AND account = ?",
+        &[region.into(), image_id.into(), account.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes every share of the image (it is being deleted).
+pub(crate) async fn unshare_all(
+    tx: &mut Tx,
+    region: &str,
+    image_id: &str,
+) -> Result<(), MetaError> {
+    tx.exec(
+        "DELETE FROM image_shares WHERE region = ? AND image_id = ?",
+        &[region.into(), image_id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records that `account` has used the marketplace product; later uses keep the first time.
+pub(crate) async fn subscribe(
+    tx: &mut Tx,
+    account: &str,
+    product_code: &str,
+    at: DateTime<Utc>,
+) -> Result<(), MetaError> {
+    tx.exec(
+        "INSERT INTO marketplace_subscriptions (account, product_code, subscribed_at) \
+         VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        &[account.into(), product_code.into(), at.timestamp().into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `column IN (?, …)` over `values`, with its arguments; `None` for an empty list.
+fn in_list(column: &str, values: &[String]) -> Option<(String, Vec<Arg>)> {
+    if values.is_empty() {
+        return None;
+    }
+    let marks = vec!["?"; values.len()].join(", ");
+    let args = values.iter().map(|v| v.as_str().into()).collect();
+    Some((format!("{column} IN ({marks})"), args))
+}
+
+impl MetaStore {
+    /// The accounts the image is shared with, oldest share first (then by account), one page.
+    pub async fn list_image_shares(
+        &self,
+        region: &str,
+        image_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page<ImageShare>, MetaError> {
+        let total = self.image_share_count(region, image_id).await?;
+        let mut args: Vec<Arg> = vec![region.into(), image_id.into()];
+        args.extend(limit_offset(limit, offset));
+        let rows = self
+            .pool
+            .fetch(
+                "SELECT account, shared_at FROM image_shares WHERE region = ? AND image_id = ? \
+                 ORDER BY shared_at, account LIMIT ? OFFSET ?",
+                &args,
+            )
+            .await?;
+        let items = rows
+            .iter()
+            .map(|r| {
+                let secs = r.i64(1)?;
+                Ok(ImageShare {
+                    account: r.text(0)?,
+                    shared_at: Utc
+                        .timestamp_opt(secs, 0)
+                        .single()
+                        .ok_or_else(|| MetaError::Corrupt(format!("share time {secs}")))?,
+                })
+            })
+            .collect::<Result<_, MetaError>>()?;
+        Ok(Page { total, items })
+    }
+
+    /// Which of `image_ids` in the region are shared with at least one account.
+    pub async fn shared_image_ids(
+        &self,
+        region: &str,
+        image_ids: &[String],
+    ) -> Result<HashSet<String>, MetaError> {
+        let Some((clause, ids)) = in_list("image_id", image_ids) else {
+            return Ok(HashSet::new());
+        };
+        let mut args: Vec<Arg> = vec![region.into()];
+        args.extend(ids);
+        let sql =
+            format!("SELECT DISTINCT image_id FROM image_shares WHERE region = ? AND {clause}");
+        self.pool
+            .fetch(&sql, &args)
+            .await?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+    }
+
+    /// Which of `product_codes` the account has subscribed to (used).
+    pub async fn subscribed_products(
+        &self,
+        account: &str,
+        product_codes: &[String],
+    ) -> Result<HashSet<String>, MetaError> {
+        let Some((clause, codes)) = in_list("product_code", product_codes) else {
+            return Ok(HashSet::new());
+        };
+        let mut args: Vec<Arg> = vec![account.into()];
+        args.extend(codes);
+        let sql = format!(
+            "SELECT product_code FROM marketplace_subscriptions WHERE account = ? AND {clause}"
+        );
+        self.pool
+            .fetch(&sql, &args)
+            .await?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+    }
+}
