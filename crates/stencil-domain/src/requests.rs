@@ -8,7 +8,7 @@ use crate::attrs::{
     Architecture, BootMode, ExportFormat, ImdsSupport, ImportFormat, OsType, Platform,
     SnapshotStatus, SnapshotUsage, Support, TagResourceType, TaskAction, TaskStatus,
 };
-use crate::ids::SnapshotId;
+use crate::ids::{AccountId, SnapshotId};
 use crate::image::{DiskType, Tag};
 use crate::status::ImageStatus;
 
@@ -277,6 +277,36 @@ pub struct ListTagResources {
     pub offset: u64,
     /// Page size (`MaxResults`, default 50).
     pub limit: u64,
+}
+
+/// `ModifyImageSharePermission` and `ModifyImageShareGroupPermission` (reference §5.9,
+/// §5.11): accounts to add and remove (at most 10 each, in `N` order, as given), and whether
+/// to publish (`Some(true)`) or unpublish (`Some(false)`) the image as a community image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModifyImageSharePermission {
+    /// `RegionId`.
+    pub region: String,
+    /// `ImageId`.
+    pub image_id: String,
+    /// `AddAccount.1`…`AddAccount.10`.
+    pub add_accounts: Vec<AccountId>,
+    /// `RemoveAccount.1`…`RemoveAccount.10`.
+    pub remove_accounts: Vec<AccountId>,
+    /// `IsPublic`, or `AddGroup.N=all` (true) / `RemoveGroup.N=all` (false).
+    pub is_public: Option<bool>,
+}
+
+/// `DescribeImageSharePermission` (reference §5.10).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DescribeImageSharePermission {
+    /// `RegionId`.
+    pub region: String,
+    /// `ImageId`.
+    pub image_id: String,
+    /// `PageNumber`, from 1.
+    pub page_number: u64,
+    /// `PageSize`, 1–100.
+    pub page_size: u64,
 }
 
 mod instances;

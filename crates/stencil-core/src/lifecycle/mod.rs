@@ -18,9 +18,10 @@ mod tokens;
 use std::sync::Arc;
 
 use stencil_domain::{
-    AccountId, Busy, DomainError, Image, ImageKind, QuotaKind, Quotas, TaskAction, TaskStatus,
+    AccountId, Busy, DomainError, Image, ImageKind, QuotaKind, Quotas, StatusFilter, TaskAction,
+    TaskStatus,
 };
-use stencil_meta::{MetaStore, TaskQuery};
+use stencil_meta::{ImageQuery, MetaStore, TaskQuery, Visibility};
 
 use crate::buckets::{Bucket, Buckets};
 use crate::runner::TaskRunner;
@@ -126,7 +127,7 @@ impl Lifecycle {
 
     /// The caller's own custom image in `region`, or `ImageNotFound` (images of others are
     /// not found, public and marketplace images are refused as not custom).
-    async fn own_image(
+    pub(crate) async fn own_image(
         &self,
         caller: &Caller,
         region: &str,
@@ -145,6 +146,28 @@ impl Lifecycle {
                 Err(DomainError::NotCustomImage(id.to_string()).into())
             }
         }
+    }
+
+    /// Whether another account's image `id` is shared with the caller or published.
+    async fn shared_or_community(
+        &self,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+    ) -> Result<bool, ServiceError> {
+        let me = Some(caller.account.clone());
+        let mut query = ImageQuery::new(
+            region,
+            Visibility {
+                shared_with: me.clone(),
+                community_for: me,
+                ..Visibility::default()
+            },
+        );
+        query.filter.ids = vec![id.to_string()];
+        query.filter.statuses = StatusFilter::All;
+        query.limit = 1;
+        Ok(self.meta.list_images(&query).await?.total > 0)
     }
 
     /// The configured bucket `name`, which must be in `region`.

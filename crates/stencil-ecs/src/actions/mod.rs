@@ -26,6 +26,7 @@ pub mod delete_instance;
 pub mod delete_snapshot;
 pub mod describe_disks;
 pub mod describe_image_from_family;
+pub mod describe_image_share_permission;
 pub mod describe_image_support_instance_types;
 pub mod describe_images;
 pub mod describe_instance_types;
@@ -38,6 +39,8 @@ pub mod export_image;
 pub mod import_image;
 pub mod list_tag_resources;
 pub mod modify_image_attribute;
+pub mod modify_image_share_group_permission;
+pub mod modify_image_share_permission;
 pub mod reinit_disk;
 pub mod replace_system_disk;
 pub mod reset_disk;
@@ -121,6 +124,12 @@ pub enum Action {
     ResetDisk,
     /// `ReInitDisk`.
     ReInitDisk,
+    /// `ModifyImageSharePermission`.
+    ModifyImageSharePermission,
+    /// `ModifyImageShareGroupPermission`.
+    ModifyImageShareGroupPermission,
+    /// `DescribeImageSharePermission`.
+    DescribeImageSharePermission,
 }
 
 impl Action {
@@ -155,6 +164,9 @@ impl Action {
         Action::ReplaceSystemDisk,
         Action::ResetDisk,
         Action::ReInitDisk,
+        Action::ModifyImageSharePermission,
+        Action::ModifyImageShareGroupPermission,
+        Action::DescribeImageSharePermission,
     ];
 
     /// The wire name.
@@ -189,6 +201,9 @@ impl Action {
             Action::ReplaceSystemDisk => "ReplaceSystemDisk",
             Action::ResetDisk => "ResetDisk",
             Action::ReInitDisk => "ReInitDisk",
+            Action::ModifyImageSharePermission => "ModifyImageSharePermission",
+            Action::ModifyImageShareGroupPermission => "ModifyImageShareGroupPermission",
+            Action::DescribeImageSharePermission => "DescribeImageSharePermission",
         }
     }
 
@@ -255,6 +270,8 @@ mod tests {
             delete_instance::render(),
             reset_disk::render(),
             reinit_disk::render(),
+            modify_image_share_permission::render(),
+            modify_image_share_group_permission::render(),
         ] {
             assert_eq!(body, empty);
         }
