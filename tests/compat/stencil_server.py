@@ -24,6 +24,8 @@ ACCOUNTS = (
     # (account id, AccessKeyId, AccessKeySecret)
     ("1234567890123456", "testak", "testsecret"),
     ("2345678901234567", "otherak", "othersecret"),
+    # A third account, for the sharing tests: neither the owner nor the account shared with.
+    ("3456789012345678", "thirdak", "thirdsecret"),
 )
 
 REGION_NAMES = {
