@@ -76,7 +76,6 @@ impl Sharing {
         req: ModifyImageSharePermission,
         dry_run: bool,
     ) -> Result<(), ServiceError> {
-        self.check_accounts(caller, &req)?;
         let mut attempt = 0;
         loop {
             match self.try_modify(caller, &req, dry_run).await {
@@ -128,7 +127,9 @@ impl Sharing {
         req: &ModifyImageSharePermission,
         dry_run: bool,
     ) -> Result<(), ServiceError> {
+        // The image first: to anyone but its owner it does not exist, whatever the accounts.
         let image = self.own(caller, &req.region, &req.image_id).await?;
+        self.check_accounts(caller, req)?;
         let adding = !req.add_accounts.is_empty();
         let publishing = req.is_public == Some(true);
         let refuse = |reason| DomainError::ShareRefused {

@@ -89,14 +89,32 @@ pub(crate) async fn subscribe(
     Ok(())
 }
 
-/// `column IN (?, …)` over `values`, with its arguments; `None` for an empty list.
-fn in_list(column: &str, values: &[String]) -> Option<(String, Vec<Arg>)> {
+/// The first column of `SELECT <select> WHERE <key> = ? AND <column> IN (values…)`, as a set;
+/// an empty `values` matches nothing.
+async fn texts_in(
+    store: &MetaStore,
+    select: &str,
+    key: (&str, &str),
+    column: &str,
+    values: &[String],
+) -> Result<HashSet<String>, MetaError> {
     if values.is_empty() {
-        return None;
+        return Ok(HashSet::new());
     }
     let marks = vec!["?"; values.len()].join(", ");
-    let args = values.iter().map(|v| v.as_str().into()).collect();
-    Some((format!("{column} IN ({marks})"), args))
+    let sql = format!(
+        "SELECT {select} WHERE {} = ? AND {column} IN ({marks})",
+        key.0
+    );
+    let mut args: Vec<Arg> = vec![key.1.into()];
+    args.extend(values.iter().map(|v| Arg::from(v.as_str())));
+    store
+        .pool
+        .fetch(&sql, &args)
+        .await?
+        .iter()
+        .map(|r| r.text(0))
+        .collect()
 }
 
 impl MetaStore {
@@ -141,19 +159,8 @@ impl MetaStore {
         region: &str,
         image_ids: &[String],
     ) -> Result<HashSet<String>, MetaError> {
-        let Some((clause, ids)) = in_list("image_id", image_ids) else {
-            return Ok(HashSet::new());
-        };
-        let mut args: Vec<Arg> = vec![region.into()];
-        args.extend(ids);
-        let sql =
-            format!("SELECT DISTINCT image_id FROM image_shares WHERE region = ? AND {clause}");
-        self.pool
-            .fetch(&sql, &args)
-            .await?
-            .iter()
-            .map(|r| r.text(0))
-            .collect()
+        let select = "DISTINCT image_id FROM image_shares";
+        texts_in(self, select, ("region", region), "image_id", image_ids).await
     }
 
     /// Which of `product_codes` the account has subscribed to (used).
@@ -162,19 +169,14 @@ impl MetaStore {
         account: &str,
         product_codes: &[String],
     ) -> Result<HashSet<String>, MetaError> {
-        let Some((clause, codes)) = in_list("product_code", product_codes) else {
-            return Ok(HashSet::new());
-        };
-        let mut args: Vec<Arg> = vec![account.into()];
-        args.extend(codes);
-        let sql = format!(
-            "SELECT product_code FROM marketplace_subscriptions WHERE account = ? AND {clause}"
-        );
-        self.pool
-            .fetch(&sql, &args)
-            .await?
-            .iter()
-            .map(|r| r.text(0))
-            .collect()
+        let select = "product_code FROM marketplace_subscriptions";
+        texts_in(
+            self,
+            select,
+            ("account", account),
+            "product_code",
+            product_codes,
+        )
+        .await
     }
 }
