@@ -25,12 +25,10 @@ use std::sync::Arc;
 use chrono::Utc;
 use stencil_domain::requests::{DescribeImageSharePermission, ModifyImageSharePermission};
 use stencil_domain::{AccountId, DomainError, Image, ImageStatus, QuotaKind, ShareRefusal};
-use stencil_meta::{ImageShare, MetaError, Page, Write};
+use stencil_meta::{ImageShare, Page, Write};
 
+use crate::lifecycle::retry_on_conflict;
 use crate::{Caller, Lifecycle, ServiceError};
-
-/// Most attempts at a request whose image changed while it was checked.
-const ATTEMPTS: usize = 16;
 
 /// The sharing service.
 #[derive(Debug, Clone)]
@@ -76,15 +74,7 @@ impl Sharing {
         req: ModifyImageSharePermission,
         dry_run: bool,
     ) -> Result<(), ServiceError> {
-        let mut attempt = 0;
-        loop {
-            match self.try_modify(caller, &req, dry_run).await {
-                Err(ServiceError::Meta(MetaError::Conflict(_))) if attempt < ATTEMPTS => {
-                    attempt += 1;
-                }
-                r => return r,
-            }
-        }
+        retry_on_conflict(|| self.try_modify(caller, &req, dry_run)).await
     }
 
     /// Every named account exists and is not the caller's.

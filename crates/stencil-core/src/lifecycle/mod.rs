@@ -32,6 +32,23 @@ pub(crate) use import::device_name;
 pub use snapshots::SnapshotView;
 pub(crate) use tokens::TokenCheck;
 
+/// Runs `attempt` again while it fails with a metadata `Conflict` (a record it read was
+/// changed before its compare-and-swap write, by a task recording progress, say), at most 16
+/// more times; then returns what the last attempt returned.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    for _ in 0..16 {
+        match attempt().await {
+            Err(ServiceError::Meta(stencil_meta::MetaError::Conflict(_))) => {}
+            r => return r,
+        }
+    }
+    attempt().await
+}
+
 /// The write side of images.
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
