@@ -544,6 +544,18 @@ def test_images_derived_from_marketplace_keep_the_product_and_stay_private(owner
     owner.call("DeleteImage", {"RegionId": HZ, "ImageId": image_id})
 
 
+def test_replace_system_disk_from_a_marketplace_image_subscribes_too(stranger, community_img):
+    assert market_view(stranger)["IsSubscribed"] is False
+    iid = run_one(stranger, community_img["ImageId"])
+    try:
+        stop(stranger, iid)
+        stranger.call("ReplaceSystemDisk", {"InstanceId": iid, "ImageId": MARKET_ID})
+        assert system_disk(stranger, iid)["ImageId"] == MARKET_ID
+        assert market_view(stranger)["IsSubscribed"] is True
+    finally:
+        delete(stranger, iid)
+
+
 # ---- the same calls through every SDK flavour ----
 
 @pytest.mark.parametrize("kind", ["v1", "legacy"])

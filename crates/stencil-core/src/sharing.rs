@@ -83,18 +83,13 @@ impl Sharing {
         caller: &Caller,
         req: &ModifyImageSharePermission,
     ) -> Result<(), DomainError> {
-        let named = req
-            .add_accounts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| ("AddAccount", i, a));
+        let named = req.add_accounts.iter().map(|(n, a)| ("AddAccount", n, a));
         let removed = req
             .remove_accounts
             .iter()
-            .enumerate()
-            .map(|(i, a)| ("RemoveAccount", i, a));
-        for (list, i, account) in named.chain(removed) {
-            let parameter = format!("{list}.{}", i + 1);
+            .map(|(n, a)| ("RemoveAccount", n, a));
+        for (list, n, account) in named.chain(removed) {
+            let parameter = format!("{list}.{n}");
             if *account == caller.account {
                 return Err(DomainError::ShareWithSelf {
                     parameter,
@@ -153,10 +148,10 @@ impl Sharing {
             .map(|s| s.account)
             .collect();
         let mut after = current.clone();
-        for a in &req.remove_accounts {
+        for (_, a) in &req.remove_accounts {
             after.remove(a.as_str());
         }
-        after.extend(req.add_accounts.iter().map(|a| a.to_string()));
+        after.extend(req.add_accounts.iter().map(|(_, a)| a.to_string()));
         let quotas = self.lifecycle.quotas();
         if after.len() > current.len() {
             quotas.check(QuotaKind::ShareAccounts, after.len() as u64, 0)?;
@@ -168,13 +163,13 @@ impl Sharing {
         let mut writes: Vec<Write> = req
             .remove_accounts
             .iter()
-            .map(|a| Write::UnshareImage {
+            .map(|(_, a)| Write::UnshareImage {
                 region: req.region.clone(),
                 image_id: req.image_id.clone(),
                 account: a.to_string(),
             })
             .collect();
-        writes.extend(req.add_accounts.iter().map(|a| Write::ShareImage {
+        writes.extend(req.add_accounts.iter().map(|(_, a)| Write::ShareImage {
             region: req.region.clone(),
             image_id: req.image_id.clone(),
             account: a.to_string(),

@@ -280,7 +280,7 @@ pub struct ListTagResources {
 }
 
 /// `ModifyImageSharePermission` and `ModifyImageShareGroupPermission` (reference §5.9,
-/// §5.11): accounts to add and remove (at most 10 each, in `N` order, as given), and whether
+/// §5.11): accounts to add and remove (N = 1–10 each, in `N` order, as given), and whether
 /// to publish (`Some(true)`) or unpublish (`Some(false)`) the image as a community image.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ModifyImageSharePermission {
@@ -288,10 +288,10 @@ pub struct ModifyImageSharePermission {
     pub region: String,
     /// `ImageId`.
     pub image_id: String,
-    /// `AddAccount.1`…`AddAccount.10`.
-    pub add_accounts: Vec<AccountId>,
-    /// `RemoveAccount.1`…`RemoveAccount.10`.
-    pub remove_accounts: Vec<AccountId>,
+    /// `AddAccount.1`…`AddAccount.10` as (N, account), so errors can name the parameter.
+    pub add_accounts: Vec<(u32, AccountId)>,
+    /// `RemoveAccount.1`…`RemoveAccount.10` as (N, account).
+    pub remove_accounts: Vec<(u32, AccountId)>,
     /// `IsPublic`, or `AddGroup.N=all` (true) / `RemoveGroup.N=all` (false).
     pub is_public: Option<bool>,
 }

@@ -75,3 +75,26 @@ async fn only_available_images_are_shared_and_taking_access_away_always_works() 
     assert_eq!(n.unwrap(), 0);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn account_errors_name_the_parameter_as_sent() {
+    let s = TestServer::start().await;
+    let img = sample_image(HZ, ACCOUNTS[0].0, "named", 0);
+    s.meta().insert_image(&img).await.unwrap();
+    let id = img.id.as_str();
+    let err = modify(
+        &s,
+        id,
+        &[("AddAccount.1", ACCOUNTS[1].0), ("AddAccount.3", "777")],
+    )
+    .await
+    .unwrap_err();
+    assert!(err.starts_with("InvalidAccount.NotFound "), "{err}");
+    assert!(err.contains("\"AddAccount.3\""), "{err}");
+    let err = modify(&s, id, &[("RemoveAccount.2", ACCOUNTS[0].0)])
+        .await
+        .unwrap_err();
+    assert!(err.starts_with("InvalidAccount.Forbbiden "), "{err}");
+    assert!(err.contains("\"RemoveAccount.2\""), "{err}");
+    s.stop().await;
+}

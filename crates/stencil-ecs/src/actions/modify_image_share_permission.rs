@@ -23,7 +23,10 @@ pub const MAX_ACCOUNTS_PER_CALL: u32 = 10;
 pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
     let add_accounts = accounts(params, "AddAccount")?;
     let remove_accounts = accounts(params, "RemoveAccount")?;
-    if let Some(both) = add_accounts.iter().find(|a| remove_accounts.contains(a)) {
+    if let Some((_, both)) = add_accounts
+        .iter()
+        .find(|(_, a)| remove_accounts.iter().any(|(_, r)| r == a))
+    {
         return Err(EcsError::invalid(
             "AddAccount.N",
             format_args!("account {both} is also in \"RemoveAccount.N\""),
@@ -51,21 +54,22 @@ pub fn parse(params: &Params) -> Result<Parsed<Request>, EcsError> {
     Parsed::new(params, request)
 }
 
-/// The accounts of `name.1`…`name.10` in N order; empty values are skipped, and a value that
-/// cannot be an account ID is `InvalidAccount.NotFound` naming its parameter.
-fn accounts(params: &Params, name: &str) -> Result<Vec<AccountId>, EcsError> {
+/// The (N, account) of `name.1`…`name.10` in N order; empty values are skipped, and a value
+/// that cannot be an account ID is `InvalidAccount.NotFound` naming its parameter.
+fn accounts(params: &Params, name: &str) -> Result<Vec<(u32, AccountId)>, EcsError> {
     let listed: BTreeMap<u32, String> = params.indexed_list(name)?;
     listed
         .range(..=MAX_ACCOUNTS_PER_CALL)
         .filter(|(_, v)| !v.is_empty())
         .map(|(n, v)| {
-            AccountId::parse(v).ok_or_else(|| {
+            let id = AccountId::parse(v).ok_or_else(|| {
                 invalid_as(
                     ErrorCode::InvalidAccountNotFound,
                     &params.full_name(&format!("{name}.{n}")),
                     format_args!("the account {v:?} does not exist (an account ID is digits)"),
                 )
-            })
+            })?;
+            Ok((*n, id))
         })
         .collect()
 }
@@ -80,14 +84,16 @@ mod tests {
     use super::super::common::test_support::{assert_rejects, p};
     use super::*;
 
-    fn ids(list: &[&str]) -> Vec<AccountId> {
-        list.iter().map(|a| AccountId::parse(a).unwrap()).collect()
+    fn ids(list: &[(u32, &str)]) -> Vec<(u32, AccountId)> {
+        list.iter()
+            .map(|(n, a)| (*n, AccountId::parse(a).unwrap()))
+            .collect()
     }
 
     #[test]
     fn accounts_and_is_public_parse_into_the_domain_request() {
         let r = parse(&p(
-            "RegionId=cn-hangzhou&ImageId=m-abc&AddAccount.2=222&AddAccount.1=111\
+            "RegionId=cn-hangzhou&ImageId=m-abc&AddAccount.3=222&AddAccount.1=111\
              &RemoveAccount.1=333&IsPublic=False&DryRun=true",
         ))
         .unwrap();
@@ -97,8 +103,8 @@ mod tests {
             ModifyImageSharePermission {
                 region: "cn-hangzhou".into(),
                 image_id: "m-abc".into(),
-                add_accounts: ids(&["111", "222"]),
-                remove_accounts: ids(&["333"]),
+                add_accounts: ids(&[(1, "111"), (3, "222")]),
+                remove_accounts: ids(&[(1, "333")]),
                 is_public: Some(false),
             }
         );
@@ -112,7 +118,8 @@ mod tests {
         }
         let r = parse(&p(&q)).unwrap().request;
         assert_eq!(r.add_accounts.len(), 10);
-        assert_eq!(r.add_accounts.last().unwrap().as_str(), "110");
+        assert_eq!(r.add_accounts.last().unwrap().1.as_str(), "110");
+        assert_eq!(r.add_accounts.last().unwrap().0, 10);
         assert!(r.remove_accounts.is_empty());
         assert_eq!(r.is_public, None);
     }
