@@ -104,7 +104,7 @@ pub fn render(
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_support::{assert_rejects, p};
+    use super::super::common::test_support::{assert_rejects, assert_rejects_image_ref, p};
     use super::*;
     use crate::ErrorCode;
     use chrono::TimeZone;
@@ -140,17 +140,10 @@ mod tests {
     #[test]
     fn bad_inputs_get_the_documented_codes() {
         use ErrorCode::*;
+        assert_rejects_image_ref(parse, "");
         assert_rejects(
             parse,
             &[
-                ("ImageId=m-1", MissingParameter, 400, "\"RegionId\""),
-                ("RegionId=r", MissingParameter, 400, "\"ImageId\""),
-                (
-                    "RegionId=r&ImageId=m%2F1",
-                    InvalidImageIdNotFound,
-                    404,
-                    "ImageId",
-                ),
                 (
                     "RegionId=r&ImageId=m-1&PageSize=101",
                     InvalidParameter,

@@ -69,7 +69,7 @@ pub fn render() -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_support::{assert_rejects, p};
+    use super::super::common::test_support::{assert_rejects, assert_rejects_image_ref, p};
     use super::*;
 
     fn is_public(query: &str) -> Option<bool> {
@@ -94,21 +94,10 @@ mod tests {
     #[test]
     fn bad_inputs_get_the_documented_codes() {
         use ErrorCode::*;
+        assert_rejects_image_ref(parse, "&AddGroup.1=all");
         assert_rejects(
             parse,
             &[
-                (
-                    "ImageId=m-1&AddGroup.1=all",
-                    MissingParameter,
-                    400,
-                    "\"RegionId\"",
-                ),
-                (
-                    "RegionId=r&AddGroup.1=all",
-                    MissingParameter,
-                    400,
-                    "\"ImageId\"",
-                ),
                 (
                     "RegionId=r&ImageId=m-1&AddGroup.1=all&AddGroup.2=friends",
                     InvalidGroupMalformed,
