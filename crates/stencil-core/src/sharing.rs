@@ -15,9 +15,10 @@
 //! Removing accounts and unpublishing are always allowed (they only take access away), so an
 //! owner can always get back to an image that can be deleted or deprecated. The shares, the
 //! unshares and the image's `is_public` change are one transaction; the image record is
-//! replaced by compare-and-swap and the whole request retried if it changed meanwhile. The
-//! share count is checked before that transaction, so two concurrent requests adding different
-//! accounts may together pass the quota by the second one's accounts.
+//! replaced by compare-and-swap and the whole request retried if it changed meanwhile. A
+//! request that adds accounts also rewrites the image row first (so concurrent requests on one
+//! image serialise on it, on PostgreSQL too) and checks the share count again inside the
+//! transaction (`Write::ShareLimit`): two concurrent requests cannot together pass the limit.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -152,32 +153,21 @@ impl Sharing {
             after.remove(a.as_str());
         }
         after.extend(req.add_accounts.iter().map(|(_, a)| a.to_string()));
-        let quotas = self.lifecycle.quotas();
-        if after.len() > current.len() {
-            quotas.check(QuotaKind::ShareAccounts, after.len() as u64, 0)?;
+        let limit = self.lifecycle.quotas().limit(QuotaKind::ShareAccounts);
+        let growing = after.len() > current.len();
+        if growing {
+            self.lifecycle
+                .quotas()
+                .check(QuotaKind::ShareAccounts, after.len() as u64, 0)?;
         }
         if dry_run {
             return Ok(());
         }
-        let now = Utc::now();
-        let mut writes: Vec<Write> = req
-            .remove_accounts
-            .iter()
-            .map(|(_, a)| Write::UnshareImage {
-                region: req.region.clone(),
-                image_id: req.image_id.clone(),
-                account: a.to_string(),
-            })
-            .collect();
-        writes.extend(req.add_accounts.iter().map(|(_, a)| Write::ShareImage {
-            region: req.region.clone(),
-            image_id: req.image_id.clone(),
-            account: a.to_string(),
-            at: now,
-        }));
-        if let Some(public) = req.is_public
-            && public != image.is_public
-        {
+        let mut writes = Vec::new();
+        let public = req.is_public.unwrap_or(image.is_public);
+        if growing || public != image.is_public {
+            // The image row first: concurrent requests on this image serialise on it (the
+            // later one's compare-and-swap fails and it is checked again).
             let new = Image {
                 is_public: public,
                 ..image.clone()
@@ -185,6 +175,29 @@ impl Sharing {
             writes.push(Write::ReplaceImage {
                 expected: Box::new(image),
                 new: Box::new(new),
+            });
+        }
+        writes.extend(
+            req.remove_accounts
+                .iter()
+                .map(|(_, a)| Write::UnshareImage {
+                    region: req.region.clone(),
+                    image_id: req.image_id.clone(),
+                    account: a.to_string(),
+                }),
+        );
+        let now = Utc::now();
+        writes.extend(req.add_accounts.iter().map(|(_, a)| Write::ShareImage {
+            region: req.region.clone(),
+            image_id: req.image_id.clone(),
+            account: a.to_string(),
+            at: now,
+        }));
+        if growing {
+            writes.push(Write::ShareLimit {
+                region: req.region.clone(),
+                image_id: req.image_id.clone(),
+                limit,
             });
         }
         if !writes.is_empty() {

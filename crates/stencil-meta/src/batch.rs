@@ -84,6 +84,18 @@ pub enum Write {
         /// The account.
         account: String,
     },
+    /// Fails the whole batch with [`MetaError::Conflict`] if, with the writes before it, the
+    /// image is shared with more than `limit` accounts: the share limit checked where it
+    /// cannot be raced (on PostgreSQL, put a `ReplaceImage` of the image first to serialise
+    /// concurrent batches on its row).
+    ShareLimit {
+        /// The image's region.
+        region: String,
+        /// Its ID.
+        image_id: String,
+        /// Most accounts.
+        limit: u64,
+    },
     /// Records that an account used a marketplace product (`IsSubscribed`); kept once.
     Subscribe {
         /// The account.
@@ -163,6 +175,11 @@ impl MetaStore {
                     image_id,
                     account,
                 } => crate::shares::unshare(&mut tx, region, image_id, account).await?,
+                Write::ShareLimit {
+                    region,
+                    image_id,
+                    limit,
+                } => crate::shares::check_limit(&mut tx, region, image_id, *limit).await?,
                 Write::Subscribe {
                     account,
                     product_code,

@@ -116,6 +116,7 @@ pub async fn run(store: &MetaStore) {
     shares::shares_list_oldest_first_and_keep_the_first_time(store).await;
     shares::a_share_shows_the_image_to_that_account_only_until_unshared(store).await;
     shares::subscriptions_are_per_account_and_product(store).await;
+    shares::the_share_limit_is_checked_inside_the_batch(store).await;
 }
 
 async fn round_trip_and_conflict(store: &MetaStore) {

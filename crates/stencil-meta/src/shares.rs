@@ -59,6 +59,28 @@ pub(crate) async fn unshare(
     Ok(())
 }
 
+/// `Conflict` if the image is shared with more than `limit` accounts, as this transaction
+/// sees it.
+pub(crate) async fn check_limit(
+    tx: &mut Tx,
+    region: &str,
+    image_id: &str,
+    limit: u64,
+) -> Result<(), MetaError> {
+    let n = tx
+        .count(
+            "SELECT COUNT(*) FROM image_shares WHERE region = ? AND image_id = ?",
+            &[region.into(), image_id.into()],
+        )
+        .await?;
+    if n > limit {
+        return Err(MetaError::Conflict(format!(
+            "image {image_id} in {region} would be shared with {n} accounts, more than {limit}"
+        )));
+    }
+    Ok(())
+}
+
 /// Removes every share of the image (it is being deleted).
 pub(crate) async fn unshare_all(
     tx: &mut Tx,

@@ -98,3 +98,29 @@ async fn account_errors_name_the_parameter_as_sent() {
     assert!(err.contains("\"RemoveAccount.2\""), "{err}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn concurrent_shares_never_pass_the_limit_together() {
+    let s = TestServer::start_with(|c| c.quotas.share_accounts_per_image = 1).await;
+    for round in 0..5 {
+        let img = sample_image(HZ, ACCOUNTS[0].0, &format!("race{round}"), round);
+        s.meta().insert_image(&img).await.unwrap();
+        let id = img.id.as_str();
+        let (a, b) = tokio::join!(
+            modify(&s, id, &[("AddAccount.1", ACCOUNTS[1].0)]),
+            modify(&s, id, &[("AddAccount.1", ACCOUNTS[2].0)]),
+        );
+        let refused: Vec<_> = [a, b].into_iter().filter_map(Result::err).collect();
+        assert_eq!(
+            refused.len(),
+            1,
+            "exactly one of two shares fits: {refused:?}"
+        );
+        assert!(
+            refused[0].starts_with("QuotaExceed.ShareImageUser "),
+            "{refused:?}"
+        );
+        assert_eq!(s.meta().image_share_count(HZ, id).await.unwrap(), 1);
+    }
+    s.stop().await;
+}

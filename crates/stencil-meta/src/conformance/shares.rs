@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 use stencil_domain::AccountId;
 
 use super::sample_image;
-use crate::{ImageQuery, ImageShare, MetaStore, Visibility, Write};
+use crate::{ImageQuery, ImageShare, MetaError, MetaStore, Visibility, Write};
 
 fn shared_with(account: &str) -> Visibility {
     Visibility {
@@ -186,4 +186,46 @@ pub(super) async fn subscriptions_are_per_account_and_product(store: &MetaStore)
             .unwrap()
             .is_empty()
     );
+}
+
+pub(super) async fn the_share_limit_is_checked_inside_the_batch(store: &MetaStore) {
+    let r = "r-share-limit";
+    let img = sample_image(r, "111", "limited", 0);
+    store.insert_image(&img).await.unwrap();
+    let id = img.id.to_string();
+    let limit = |limit| Write::ShareLimit {
+        region: r.into(),
+        image_id: id.clone(),
+        limit,
+    };
+    store
+        .apply(vec![
+            share(r, &id, "222", 0),
+            share(r, &id, "333", 0),
+            limit(2),
+        ])
+        .await
+        .unwrap();
+    let over = store.apply(vec![share(r, &id, "444", 0), limit(2)]).await;
+    assert!(
+        matches!(over, Err(MetaError::Conflict(_))),
+        "a third account passes a limit of 2: {over:?}"
+    );
+    assert_eq!(
+        store.image_share_count(r, &id).await.unwrap(),
+        2,
+        "the refused batch wrote nothing"
+    );
+    store
+        .apply(vec![
+            Write::UnshareImage {
+                region: r.into(),
+                image_id: id.clone(),
+                account: "222".into(),
+            },
+            share(r, &id, "444", 0),
+            limit(2),
+        ])
+        .await
+        .expect("one out, one in stays within the limit");
 }
