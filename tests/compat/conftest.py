@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clients import CLIENT_KINDS, make_client
-from stencil_server import Server
+from stencil_server import Server, serving
 
 
 @pytest.fixture(scope="session")
@@ -44,16 +44,8 @@ LIFECYCLE_KINDS = ("v3", "v1")
 
 @pytest.fixture(scope="session")
 def lc_server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("stencil-lifecycle")).start()
-    try:
+    with serving(Server(tmp_path_factory.mktemp("stencil-lifecycle"))) as srv:
         yield srv
-    finally:
-        try:
-            code = srv.stop()
-        finally:
-            srv.kill()
-            srv.purge_data()  # gigabytes of disks: do not leave them in pytest's basetemp
-        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{srv.logs()}"
 
 
 @pytest.fixture(params=LIFECYCLE_KINDS)

@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ ACCOUNTS = (
     # (account id, AccessKeyId, AccessKeySecret)
     ("1234567890123456", "testak", "testsecret"),
     ("2345678901234567", "otherak", "othersecret"),
+    # A third account, for the sharing tests: neither the owner nor the account shared with.
+    ("3456789012345678", "thirdak", "thirdsecret"),
 )
 
 REGION_NAMES = {
@@ -216,3 +219,20 @@ class Server:
         except subprocess.TimeoutExpired:
             self.kill()
             raise RuntimeError(f"stencil did not stop within {STOP_TIMEOUT}s of SIGTERM\n{self.logs()}")
+
+
+@contextmanager
+def serving(srv: Server):
+    """Starts `srv` and yields it; afterwards stops it (SIGTERM must make it exit 0), kills it
+    if it did not stop, and removes its buckets and chunk stores (gigabytes of disks must not
+    stay in pytest's basetemp)."""
+    srv.start()
+    try:
+        yield srv
+    finally:
+        try:
+            code = srv.stop()
+        finally:
+            srv.kill()
+            srv.purge_data()
+        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{srv.logs()}"

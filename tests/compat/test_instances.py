@@ -27,7 +27,7 @@ from lifecycle_helpers import (
     HZ, assert_error, create_image, disks_of, find_image, import_and_wait, import_image,
     make_raw, mapping, put_object, snapshots, uniq, wait_image, wait_task,
 )
-from stencil_server import Server
+from stencil_server import Server, serving
 
 GIB = 1 << 30
 
@@ -36,16 +36,8 @@ GIB = 1 << 30
 
 @pytest.fixture(scope="module")
 def isrv(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("stencil-instances"), nbd=True).start()
-    try:
+    with serving(Server(tmp_path_factory.mktemp("stencil-instances"), nbd=True)) as srv:
         yield srv
-    finally:
-        try:
-            code = srv.stop()
-        finally:
-            srv.kill()
-            srv.purge_data()
-        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{srv.logs()}"
 
 
 @pytest.fixture(scope="module")

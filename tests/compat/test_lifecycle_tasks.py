@@ -15,7 +15,7 @@ from lifecycle_helpers import (
     error_of, export_and_wait, export_image, find_image, import_and_wait, import_image, mapping,
     put_object, random_file, task_attr, uniq, wait_gone, wait_image, wait_task,
 )
-from stencil_server import Server
+from stencil_server import Server, serving
 
 # Size of the random disk of the imports that must still run when the next call arrives.
 SLOW_MIB = int(os.environ.get("STENCIL_SLOW_IMPORT_MIB", "768"))
@@ -267,16 +267,8 @@ def test_tagging_an_unknown_or_foreign_image_is_invalid_resource_id_not_found(lc
 def quota_server(tmp_path):
     srv = Server(tmp_path / "quota", extra_config="[quotas]\nimages_per_region = 2\n")
     srv.base.mkdir()
-    srv.start()
-    try:
+    with serving(srv):
         yield srv
-    finally:
-        try:
-            code = srv.stop()
-        finally:
-            srv.kill()
-            srv.purge_data()
-        assert code == 0, srv.logs()
 
 
 def test_the_image_quota_of_a_region_is_quota_exceed_image(quota_server, std_disk):

@@ -1,5 +1,7 @@
 //! Publishing the public image catalog: every entry becomes an image record in each region it
-//! is published in, replacing whatever the previous catalog put there.
+//! is published in, replacing whatever the previous catalog put there. Entries with a product
+//! code are marketplace images (`ImageOwnerAlias=marketplace`, `ProductCode`, `SupplierName`);
+//! the rest are public (system) images.
 //!
 //! Public images have bytes like any other: the system disk of each is a snapshot with a fixed
 //! ID (derived from region and image ID) whose index holds either the entry's `image_file`,
@@ -25,7 +27,11 @@ fn to_image(entry: &PublicImageEntry, region: &str) -> Image {
     Image {
         id: ImageId::parse(&entry.id).unwrap_or_else(|| ImageId::generate(region)),
         region: region.to_string(),
-        kind: ImageKind::Public,
+        kind: if entry.marketplace.is_some() {
+            ImageKind::Marketplace
+        } else {
+            ImageKind::Public
+        },
         owner: None,
         name: entry.name.clone(),
         description: entry.description.clone(),
@@ -55,8 +61,16 @@ fn to_image(entry: &PublicImageEntry, region: &str) -> Image {
         usage: Usage::None,
         is_copied: false,
         is_public: true,
-        product_code: String::new(),
-        supplier_name: String::new(),
+        product_code: entry
+            .marketplace
+            .as_ref()
+            .map(|m| m.product_code.clone())
+            .unwrap_or_default(),
+        supplier_name: entry
+            .marketplace
+            .as_ref()
+            .map(|m| m.supplier_name.clone())
+            .unwrap_or_default(),
         disks: vec![DiskDeviceMapping {
             disk_type: DiskType::System,
             device: "/dev/xvda".into(),
@@ -145,12 +159,16 @@ pub async fn publish_public_catalog(
         meta.apply(snapshots.into_iter().map(Write::PutSnapshot).collect())
             .await?;
     }
-    meta.sync_catalog(ImageKind::Public, &images).await?;
+    let (market, public): (Vec<Image>, Vec<Image>) = images
+        .into_iter()
+        .partition(|i| i.kind == ImageKind::Marketplace);
+    meta.sync_catalog(ImageKind::Public, &public).await?;
+    meta.sync_catalog(ImageKind::Marketplace, &market).await?;
     if !tasks.is_empty() {
         meta.apply(tasks.into_iter().map(Write::InsertTask).collect())
             .await?;
     }
-    Ok(images.len())
+    Ok(public.len() + market.len())
 }
 
 /// Stores blank system disks: one index with a single ZERO entry each, no chunks.

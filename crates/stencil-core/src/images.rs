@@ -8,7 +8,7 @@ use stencil_domain::compat::{self, ImageTraits};
 use stencil_domain::filter::{DescribeImages, OwnerFilter};
 use stencil_domain::{
     ActionType, Architecture, BootMode, DomainError, Image, ImageFilter, ImageKind,
-    ImageOwnerAlias, ImageStatus, OsType, StatusFilter, Support, TraitCombo,
+    ImageOwnerAlias, ImageStatus, ImageViewpoint, OsType, StatusFilter, Support, TraitCombo,
 };
 use stencil_meta::{ImageQuery, MetaStore, Page, Visibility};
 
@@ -137,6 +137,46 @@ impl ImageService {
             .iter()
             .filter(|ty| compat::check(&traits, ty, action).is_ok())
             .cloned()
+            .collect())
+    }
+}
+
+impl ImageService {
+    /// How the caller sees each of `images` (all of `region`): owner alias, `IsSelfShared`
+    /// (an own image shared with accounts or published) and `IsSubscribed` (a product code
+    /// the caller has launched from). Two queries for a whole page.
+    pub async fn viewpoints(
+        &self,
+        caller: &Caller,
+        region: &str,
+        images: &[Image],
+    ) -> Result<Vec<ImageViewpoint>, ServiceError> {
+        let own =
+            |i: &Image| i.kind == ImageKind::Custom && i.owner.as_ref() == Some(&caller.account);
+        let own_ids: Vec<String> = images
+            .iter()
+            .filter(|i| own(i))
+            .map(|i| i.id.to_string())
+            .collect();
+        let shared = self.meta.shared_image_ids(region, &own_ids).await?;
+        let mut codes: Vec<String> = images
+            .iter()
+            .filter(|i| !i.product_code.is_empty())
+            .map(|i| i.product_code.clone())
+            .collect();
+        codes.sort();
+        codes.dedup();
+        let subscribed = self
+            .meta
+            .subscribed_products(caller.account.as_str(), &codes)
+            .await?;
+        Ok(images
+            .iter()
+            .map(|i| ImageViewpoint {
+                alias: alias_for(caller, i),
+                self_shared: own(i) && (i.is_public || shared.contains(i.id.as_str())),
+                subscribed: !i.product_code.is_empty() && subscribed.contains(&i.product_code),
+            })
             .collect())
     }
 }

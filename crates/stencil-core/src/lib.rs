@@ -7,6 +7,7 @@
 //! | `images`   | listing and finding images as one account sees them                |
 //! | `compat`   | which instance types an image runs on, as filters and as lists    |
 //! | `lifecycle`| import, export, create, modify, delete; snapshots, tags, tasks    |
+//! | `sharing`  | sharing images with accounts, publishing community images         |
 //! | `runner`   | durable tasks: run, report progress, resume after a restart       |
 //! | `jobs`     | the byte work behind each task kind                               |
 //! | `stores`   | the chunk store of each region                                    |
@@ -26,6 +27,7 @@ mod lifecycle;
 pub mod maintenance;
 mod regions;
 mod runner;
+mod sharing;
 mod stores;
 
 pub use catalog::publish_public_catalog;
@@ -34,6 +36,7 @@ pub use instances::Instances;
 pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
 pub use runner::TaskRunner;
+pub use sharing::{SharePermissions, Sharing};
 pub use stores::{KmsKey, RegionStores, StoreOpenError};
 
 use stencil_domain::{AccountId, DomainError};

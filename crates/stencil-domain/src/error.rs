@@ -31,6 +31,17 @@ pub enum ExportRefusal {
     TooManyDisks,
 }
 
+/// Why an image cannot be shared with accounts or published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareRefusal {
+    /// Derived from a marketplace image (it has a product code).
+    Marketplace,
+    /// Published as a community image: it cannot also be shared with accounts.
+    Community,
+    /// Encrypted: it cannot be published.
+    Encrypted,
+}
+
 /// A CreateImage disk mapping that cannot work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MappingProblem {
@@ -117,6 +128,20 @@ pub enum DomainError {
     /// The image is published as a community image.
     #[error("The specified image {0} is published as a community image; unpublish it first")]
     ImageIsPublic(String),
+    /// The image cannot be shared or published in its status (only Available images can).
+    #[error(
+        "The specified image {image} is {status}; only Available images can be shared or published"
+    )]
+    ShareStatus { image: String, status: String },
+    /// The image cannot be shared or published at all.
+    #[error("The image {image} cannot be shared or published: {reason:?}")]
+    ShareRefused { image: String, reason: ShareRefusal },
+    /// `AddAccount.N` or `RemoveAccount.N` names the caller's own account.
+    #[error("The account {account} in parameter {parameter:?} is your own account")]
+    ShareWithSelf { parameter: String, account: String },
+    /// `AddAccount.N` or `RemoveAccount.N` names an account the server does not know.
+    #[error("The specified account {account} in parameter {parameter:?} does not exist")]
+    UnknownAccount { parameter: String, account: String },
     /// Instances use the image.
     #[error("The specified image {0} has been used to create instances; use Force to delete it")]
     ImageInUse(String),

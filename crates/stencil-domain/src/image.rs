@@ -181,3 +181,15 @@ impl Image {
         self.disks.iter().filter_map(|d| d.snapshot_id.as_ref())
     }
 }
+
+/// How one account sees an image: what a listing reports beside the record itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageViewpoint {
+    /// `ImageOwnerAlias` from the account's side.
+    pub alias: crate::attrs::ImageOwnerAlias,
+    /// `IsSelfShared`: the account owns the image and shares it with accounts or publishes it.
+    pub self_shared: bool,
+    /// `IsSubscribed`: the image has a marketplace product code the account has launched an
+    /// instance or system disk from.
+    pub subscribed: bool,
+}

@@ -25,10 +25,12 @@ pub use attrs::{
     TaskStatus, Usage,
 };
 pub use attrs::{DiskCategory, DiskStatus, InstanceStatus};
-pub use error::{Busy, DomainError, ExportRefusal, MappingProblem};
+pub use error::{Busy, DomainError, ExportRefusal, MappingProblem, ShareRefusal};
 pub use filter::{ImageFilter, TraitCombo};
 pub use ids::{AccountId, DiskId, ImageId, InstanceId, SnapshotId, TaskId};
-pub use image::{DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, Tag};
+pub use image::{
+    DiskDeviceMapping, DiskType, Image, ImageFeatures, ImageKind, ImageViewpoint, Tag,
+};
 pub use instance::{Disk, GIB, Instance};
 pub use quota::{QuotaKind, Quotas};
 pub use snapshot::Snapshot;

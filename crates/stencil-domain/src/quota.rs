@@ -18,6 +18,8 @@ pub enum QuotaKind {
     TagsPerResource,
     /// Snapshots per account and region.
     Snapshots,
+    /// Accounts one image is shared with.
+    ShareAccounts,
 }
 
 /// The limits in force.
@@ -36,6 +38,8 @@ pub struct Quotas {
     pub tags_per_resource: u64,
     /// Snapshots per account per region (unpublished; 1000 here).
     pub snapshots_per_region: u64,
+    /// Accounts one custom image is shared with (ECS: 50).
+    pub share_accounts_per_image: u64,
 }
 
 impl Default for Quotas {
@@ -47,6 +51,7 @@ impl Default for Quotas {
             concurrent_exports: 5,
             tags_per_resource: 20,
             snapshots_per_region: 1000,
+            share_accounts_per_image: 50,
         }
     }
 }
@@ -61,6 +66,7 @@ impl Quotas {
             QuotaKind::ConcurrentExports => self.concurrent_exports,
             QuotaKind::TagsPerResource => self.tags_per_resource,
             QuotaKind::Snapshots => self.snapshots_per_region,
+            QuotaKind::ShareAccounts => self.share_accounts_per_image,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::attrs::{
     Architecture, BootMode, ExportFormat, ImdsSupport, ImportFormat, OsType, Platform,
     SnapshotStatus, SnapshotUsage, Support, TagResourceType, TaskAction, TaskStatus,
 };
-use crate::ids::SnapshotId;
+use crate::ids::{AccountId, SnapshotId};
 use crate::image::{DiskType, Tag};
 use crate::status::ImageStatus;
 
@@ -280,6 +280,36 @@ pub struct ListTagResources {
 }
 
 mod copy;
+/// `ModifyImageSharePermission` and `ModifyImageShareGroupPermission` (reference §5.9,
+/// §5.11): accounts to add and remove (N = 1–10 each, in `N` order, as given), and whether
+/// to publish (`Some(true)`) or unpublish (`Some(false)`) the image as a community image.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ModifyImageSharePermission {
+    /// `RegionId`.
+    pub region: String,
+    /// `ImageId`.
+    pub image_id: String,
+    /// `AddAccount.1`…`AddAccount.10` as (N, account), so errors can name the parameter.
+    pub add_accounts: Vec<(u32, AccountId)>,
+    /// `RemoveAccount.1`…`RemoveAccount.10` as (N, account).
+    pub remove_accounts: Vec<(u32, AccountId)>,
+    /// `IsPublic`, or `AddGroup.N=all` (true) / `RemoveGroup.N=all` (false).
+    pub is_public: Option<bool>,
+}
+
+/// `DescribeImageSharePermission` (reference §5.10).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DescribeImageSharePermission {
+    /// `RegionId`.
+    pub region: String,
+    /// `ImageId`.
+    pub image_id: String,
+    /// `PageNumber`, from 1.
+    pub page_number: u64,
+    /// `PageSize`, 1–100.
+    pub page_size: u64,
+}
+
 mod instances;
 pub use copy::{CancelCopyImage, CopyImage};
 pub use instances::{

@@ -1,6 +1,7 @@
 //! Atomic multi-record writes: a request that creates an image, its task and its client token
 //! commits all three or none.
 
+use chrono::{DateTime, Utc};
 use stencil_domain::{Disk, Image, Instance, Snapshot, Task};
 
 use crate::tokens::ClientToken;
@@ -63,6 +64,47 @@ pub enum Write {
     },
     /// Removes a disk and its tags if present.
     DeleteDisk(String),
+    /// Shares an image with an account; sharing again keeps the first `at`.
+    ShareImage {
+        /// The image's region.
+        region: String,
+        /// Its ID.
+        image_id: String,
+        /// The account it is shared with.
+        account: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Stops sharing an image with an account (nothing if it was not shared).
+    UnshareImage {
+        /// The image's region.
+        region: String,
+        /// Its ID.
+        image_id: String,
+        /// The account.
+        account: String,
+    },
+    /// Fails the whole batch with [`MetaError::Conflict`] if, with the writes before it, the
+    /// image is shared with more than `limit` accounts: the share limit checked where it
+    /// cannot be raced (on PostgreSQL, put a `ReplaceImage` of the image first to serialise
+    /// concurrent batches on its row).
+    ShareLimit {
+        /// The image's region.
+        region: String,
+        /// Its ID.
+        image_id: String,
+        /// Most accounts.
+        limit: u64,
+    },
+    /// Records that an account used a marketplace product (`IsSubscribed`); kept once.
+    Subscribe {
+        /// The account.
+        account: String,
+        /// The product.
+        product_code: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
 impl Write {
@@ -73,6 +115,8 @@ impl Write {
                 | Write::PutImage(_)
                 | Write::ReplaceImage { .. }
                 | Write::DeleteImage { .. }
+                | Write::ShareImage { .. }
+                | Write::UnshareImage { .. }
         )
     }
 }
@@ -96,6 +140,7 @@ impl MetaStore {
                 }
                 Write::DeleteImage { region, id } => {
                     crate::images::delete(&mut tx, region, id).await?;
+                    crate::shares::unshare_all(&mut tx, region, id).await?;
                 }
                 Write::InsertTask(task) => crate::tasks::insert(&mut tx, task).await?,
                 Write::PutTask(task) => crate::tasks::put(&mut tx, task).await?,
@@ -119,6 +164,27 @@ impl MetaStore {
                 Write::DeleteDisk(id) => {
                     crate::instances::delete_row(&mut tx, "disks", id, None).await?;
                 }
+                Write::ShareImage {
+                    region,
+                    image_id,
+                    account,
+                    at,
+                } => crate::shares::share(&mut tx, region, image_id, account, *at).await?,
+                Write::UnshareImage {
+                    region,
+                    image_id,
+                    account,
+                } => crate::shares::unshare(&mut tx, region, image_id, account).await?,
+                Write::ShareLimit {
+                    region,
+                    image_id,
+                    limit,
+                } => crate::shares::check_limit(&mut tx, region, image_id, *limit).await?,
+                Write::Subscribe {
+                    account,
+                    product_code,
+                    at,
+                } => crate::shares::subscribe(&mut tx, account, product_code, *at).await?,
             }
         }
         tx.commit().await?;

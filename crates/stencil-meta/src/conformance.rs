@@ -13,6 +13,7 @@ use crate::{ImageQuery, MetaError, MetaStore, Visibility};
 
 mod instances;
 mod lifecycle;
+mod shares;
 mod snapshots;
 mod tasks;
 mod visibility;
@@ -112,6 +113,10 @@ pub async fn run(store: &MetaStore) {
     instances::instances_and_disks_round_trip_and_a_duplicate_conflicts(store).await;
     instances::instance_and_disk_listings_filter_and_page_newest_first(store).await;
     instances::replacing_an_instance_or_disk_that_changed_conflicts(store).await;
+    shares::shares_list_oldest_first_and_keep_the_first_time(store).await;
+    shares::a_share_shows_the_image_to_that_account_only_until_unshared(store).await;
+    shares::subscriptions_are_per_account_and_product(store).await;
+    shares::the_share_limit_is_checked_inside_the_batch(store).await;
 }
 
 async fn round_trip_and_conflict(store: &MetaStore) {

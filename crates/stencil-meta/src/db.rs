@@ -247,6 +247,30 @@ impl Tx {
         }
     }
 
+    /// Runs a `SELECT COUNT(…)` inside the transaction (it sees the transaction's own writes)
+    /// and returns its single cell.
+    pub(crate) async fn count(&mut self, sql: &str, args: &[Arg]) -> Result<u64, MetaError> {
+        let n: i64 = match self {
+            Tx::Sqlite(t) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(sql.to_string())), args);
+                q.fetch_one(&mut **t)
+                    .await
+                    .map_err(backend_err)?
+                    .try_get(0)
+                    .map_err(backend_err)?
+            }
+            Tx::Postgres(t) => {
+                let q = bind_all!(sqlx::query(AssertSqlSafe(numbered(sql))), args);
+                q.fetch_one(&mut **t)
+                    .await
+                    .map_err(backend_err)?
+                    .try_get(0)
+                    .map_err(backend_err)?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     pub(crate) async fn commit(self) -> Result<(), MetaError> {
         match self {
             Tx::Sqlite(t) => t.commit().await.map_err(backend_err),

@@ -6,7 +6,8 @@
 //! | `images`          | one row per image and region: filter columns + JSON |
 //! | `image_tags`      | tag index for `Tag.N` filters                        |
 //! | `image_snapshots` | which snapshots back which image (`SnapshotId`)      |
-//! | `image_shares`    | accounts an image is shared with                     |
+//! | `image_shares`    | accounts an image is shared with, and since when     |
+//! | `marketplace_subscriptions` | marketplace products each account has used |
 //! | `tasks`           | durable tasks: filter columns + JSON                 |
 //! | `snapshots`       | one row per snapshot (IDs are global): columns + JSON |
 //! | `snapshot_tags`   | tag index of snapshots                               |
@@ -27,6 +28,7 @@ mod db;
 mod images;
 mod instances;
 mod query;
+mod shares;
 mod snapshots;
 mod store;
 mod tags;
@@ -39,6 +41,7 @@ pub use batch::Write;
 pub use db::Backend;
 pub use instances::{DiskQuery, InstanceQuery};
 pub use query::{ImageQuery, Visibility};
+pub use shares::ImageShare;
 pub use snapshots::SnapshotQuery;
 pub use store::{MetaStore, Page};
 pub use tags::{TagListQuery, TagRow};

@@ -114,6 +114,7 @@ impl MetaStore {
     pub async fn delete_image(&self, region: &str, id: &str) -> Result<bool, MetaError> {
         let mut tx = self.pool.begin().await?;
         let existed = crate::images::delete(&mut tx, region, id).await?;
+        crate::shares::unshare_all(&mut tx, region, id).await?;
         tx.commit().await?;
         self.counts.invalidate();
         Ok(existed)

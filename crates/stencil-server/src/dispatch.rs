@@ -1,7 +1,7 @@
 //! From an authenticated request to a rendered response: nonce, action, handler.
 
 use serde_json::Value;
-use stencil_core::{Caller, ServiceError, alias_for};
+use stencil_core::{Caller, ServiceError};
 use stencil_ecs::actions::{self, Action, ImageView, from_domain, image_view};
 use stencil_ecs::{
     Authenticated, EcsError, ErrorCode, RawRequest, Rendered, ResponseFormat, render_error,
@@ -127,10 +127,15 @@ async fn handle(
             let (region, page_number, page_size) =
                 (req.region.clone(), req.page_number, req.page_size);
             let page = images.describe(caller, req).await.map_err(service_error)?;
+            let viewpoints = images
+                .viewpoints(caller, &region, &page.items)
+                .await
+                .map_err(service_error)?;
             let views = page
                 .items
                 .iter()
-                .map(|i| ImageView::new(i, alias_for(caller, i), false))
+                .zip(&viewpoints)
+                .map(|(i, v)| ImageView::new(i, v))
                 .collect();
             let body = actions::describe_images::render(
                 &region,
@@ -147,7 +152,16 @@ async fn handle(
                 .from_family(caller, &req.region, &req.family)
                 .await
                 .map_err(service_error)?;
-            let view = image.map(|i| image_view(&i, alias_for(caller, &i), false));
+            let images_found: Vec<_> = image.into_iter().collect();
+            let viewpoints = images
+                .viewpoints(caller, &req.region, &images_found)
+                .await
+                .map_err(service_error)?;
+            let view = images_found
+                .iter()
+                .zip(&viewpoints)
+                .map(|(i, v)| image_view(i, v))
+                .next();
             Ok(reply.value(action, actions::describe_image_from_family::render(view)))
         }
         Action::DescribeImageSupportInstanceTypes => {
@@ -201,6 +215,11 @@ async fn handle(
         | Action::ResetDisk
         | Action::ReInitDisk => {
             crate::instances::handle(state, caller, action, params, reply).await
+        }
+        Action::ModifyImageSharePermission
+        | Action::ModifyImageShareGroupPermission
+        | Action::DescribeImageSharePermission => {
+            crate::sharing::handle(state, caller, action, params, reply).await
         }
     }
 }

@@ -12,6 +12,7 @@ mod instances;
 mod lifecycle;
 mod nbd;
 pub mod nonce;
+mod sharing;
 mod startup;
 pub mod state;
 

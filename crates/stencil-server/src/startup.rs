@@ -7,7 +7,7 @@ use std::sync::Arc;
 use stencil_core::disks::DiskRegistry;
 use stencil_core::jobs::JobEnv;
 use stencil_core::{
-    ImageService, Instances, Lifecycle, Region, RegionStores, Regions, TaskRunner,
+    ImageService, Instances, Lifecycle, Region, RegionStores, Regions, Sharing, TaskRunner,
     publish_public_catalog,
 };
 use stencil_domain::catalog::{CatalogError, InstanceTypeCatalog, PublicCatalog};
@@ -227,12 +227,15 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     if resumed > 0 {
         tracing::info!(tasks = resumed, "resumed unfinished tasks");
     }
+    let accounts = AppState::accounts_from(&accounts);
+    let sharing = Sharing::new(lifecycle.clone(), accounts.values().map(|a| a.id.clone()));
     let state = AppState {
-        accounts: AppState::accounts_from(&accounts),
+        accounts,
         nonces: NonceCache::default(),
         images,
         lifecycle,
         instances,
+        sharing,
         host_id: host_id(&config.server.listen),
         max_body_bytes: config.server.max_body_bytes,
     };

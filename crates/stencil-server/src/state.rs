@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use stencil_core::{Caller, ImageService, Instances, Lifecycle};
+use stencil_core::{Caller, ImageService, Instances, Lifecycle, Sharing};
 use stencil_domain::AccountId;
 
 use crate::config::AccountConfig;
@@ -30,6 +30,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// Instances, disks and disk snapshots.
     pub instances: Instances,
+    /// Share permissions and community images.
+    pub sharing: Sharing,
     /// `HostId` in error bodies and the `RegionEndpoint` base.
     pub host_id: String,
     /// Largest accepted body.

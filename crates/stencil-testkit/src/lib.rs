@@ -25,9 +25,10 @@ pub mod raw;
 pub use stencil_cli::client::ClientError;
 
 /// The accounts every test server has: (UID, AccessKey ID, secret).
-pub const ACCOUNTS: [(&str, &str, &str); 2] = [
+pub const ACCOUNTS: [(&str, &str, &str); 3] = [
     ("1234567890123456", "testak", "testsecret"),
     ("2345678901234567", "otherak", "othersecret"),
+    ("3456789012345678", "thirdak", "thirdsecret"),
 ];
 
 /// A running server owned by a test.

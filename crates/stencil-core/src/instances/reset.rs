@@ -231,7 +231,7 @@ impl Instances {
         new_instance.os_name = image.os_name_en.clone();
         new_instance.architecture = image.architecture;
         new_instance.product_code = image.product_code.clone();
-        let writes = vec![
+        let mut writes = vec![
             Write::ReplaceInstance {
                 expected: Box::new(instance.clone()),
                 new: Box::new(new_instance),
@@ -239,6 +239,7 @@ impl Instances {
             Write::DeleteDisk(old.id.to_string()),
             Write::InsertDisk(Box::new(disk.clone())),
         ];
+        writes.extend(super::run::subscription(caller, &image, chrono::Utc::now()));
         if let Err(e) = self.meta().apply(writes).await {
             self.release(vec![disk]).await;
             return Err(e.into());

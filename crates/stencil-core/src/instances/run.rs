@@ -191,6 +191,9 @@ impl Instances {
         if let Some(t) = token.record(joined) {
             writes.push(Write::InsertToken(t));
         }
+        if let Some(w) = subscription(caller, &image, now) {
+            writes.push(w);
+        }
         if let Err(e) = self.meta().apply(writes).await {
             self.release(all_disks).await;
             return Err(e.into());
@@ -303,4 +306,18 @@ impl Instances {
         }
         Ok(plans)
     }
+}
+
+/// The marketplace subscription launching from `image` records (`IsSubscribed`), if it has a
+/// product code.
+pub(crate) fn subscription(
+    caller: &Caller,
+    image: &Image,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<Write> {
+    (!image.product_code.is_empty()).then(|| Write::Subscribe {
+        account: caller.account.to_string(),
+        product_code: image.product_code.clone(),
+        at,
+    })
 }

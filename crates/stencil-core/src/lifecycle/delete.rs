@@ -10,8 +10,10 @@ use super::Lifecycle;
 use crate::{Caller, ServiceError};
 
 impl Lifecycle {
-    /// Deletes an image. An ID that names no image of the caller is ignored, as the reference
-    /// says; public and marketplace images are refused.
+    /// Deletes an image. An ID that names no image the caller can see is ignored, as the
+    /// reference says; an image shared with the caller or published by another account is
+    /// not found (it exists for the caller, but not as theirs to delete); public and
+    /// marketplace images are refused.
     pub async fn delete_image(
         &self,
         caller: &Caller,
@@ -21,7 +23,13 @@ impl Lifecycle {
         self.regions.get(&req.region)?;
         let image = match self.own_image(caller, &req.region, &req.image_id).await {
             Ok(image) => image,
-            Err(ServiceError::Domain(DomainError::ImageNotFound(_))) => return Ok(()),
+            Err(ServiceError::Domain(DomainError::ImageNotFound(id))) => {
+                return if self.shared_or_community(caller, &req.region, &id).await? {
+                    Err(DomainError::ImageNotFound(id).into())
+                } else {
+                    Ok(())
+                };
+            }
             Err(e) => return Err(e),
         };
         let id = req.image_id.clone();

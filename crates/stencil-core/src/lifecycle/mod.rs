@@ -19,9 +19,10 @@ mod tokens;
 use std::sync::Arc;
 
 use stencil_domain::{
-    AccountId, Busy, DomainError, Image, ImageKind, QuotaKind, Quotas, TaskAction, TaskStatus,
+    AccountId, Busy, DomainError, Image, ImageKind, QuotaKind, Quotas, StatusFilter, TaskAction,
+    TaskStatus,
 };
-use stencil_meta::{MetaStore, TaskQuery};
+use stencil_meta::{ImageQuery, MetaStore, TaskQuery, Visibility};
 
 use crate::buckets::{Bucket, Buckets};
 use crate::runner::TaskRunner;
@@ -31,6 +32,23 @@ pub use import::Imported;
 pub(crate) use import::device_name;
 pub use snapshots::SnapshotView;
 pub(crate) use tokens::TokenCheck;
+
+/// Runs `attempt` again while it fails with a metadata `Conflict` (a record it read was
+/// changed before its compare-and-swap write, by a task recording progress, say), at most 16
+/// more times; then returns what the last attempt returned.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, ServiceError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ServiceError>>,
+{
+    for _ in 0..16 {
+        match attempt().await {
+            Err(ServiceError::Meta(stencil_meta::MetaError::Conflict(_))) => {}
+            r => return r,
+        }
+    }
+    attempt().await
+}
 
 /// The write side of images.
 #[derive(Debug, Clone)]
@@ -127,7 +145,7 @@ impl Lifecycle {
 
     /// The caller's own custom image in `region`, or `ImageNotFound` (images of others are
     /// not found, public and marketplace images are refused as not custom).
-    async fn own_image(
+    pub(crate) async fn own_image(
         &self,
         caller: &Caller,
         region: &str,
@@ -146,6 +164,28 @@ impl Lifecycle {
                 Err(DomainError::NotCustomImage(id.to_string()).into())
             }
         }
+    }
+
+    /// Whether another account's image `id` is shared with the caller or published.
+    async fn shared_or_community(
+        &self,
+        caller: &Caller,
+        region: &str,
+        id: &str,
+    ) -> Result<bool, ServiceError> {
+        let me = Some(caller.account.clone());
+        let mut query = ImageQuery::new(
+            region,
+            Visibility {
+                shared_with: me.clone(),
+                community_for: me,
+                ..Visibility::default()
+            },
+        );
+        query.filter.ids = vec![id.to_string()];
+        query.filter.statuses = StatusFilter::All;
+        query.limit = 1;
+        Ok(self.meta.list_images(&query).await?.total > 0)
     }
 
     /// The configured bucket `name`, which must be in `region`.

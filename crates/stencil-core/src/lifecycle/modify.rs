@@ -2,7 +2,7 @@
 
 use stencil_domain::requests::ModifyImageAttribute;
 use stencil_domain::{DomainError, ImageStatus, ImdsSupport, Usage};
-use stencil_meta::{MetaError, Write};
+use stencil_meta::Write;
 
 use super::Lifecycle;
 use crate::{Caller, ServiceError};
@@ -15,13 +15,7 @@ impl Lifecycle {
         req: ModifyImageAttribute,
         dry_run: bool,
     ) -> Result<(), ServiceError> {
-        let mut attempt = 0;
-        loop {
-            match self.try_modify_image(caller, &req, dry_run).await {
-                Err(ServiceError::Meta(MetaError::Conflict(_))) if attempt < 16 => attempt += 1,
-                r => return r,
-            }
-        }
+        super::retry_on_conflict(|| self.try_modify_image(caller, &req, dry_run)).await
     }
 
     async fn try_modify_image(

@@ -2,7 +2,7 @@
 
 use stencil_domain::requests::{ListTagResources, TagResources, UntagResources};
 use stencil_domain::{DomainError, QuotaKind, Tag, TagResourceType};
-use stencil_meta::{MetaError, TagListQuery, TagRow, Write};
+use stencil_meta::{TagListQuery, TagRow, Write};
 
 use super::Lifecycle;
 use crate::{Caller, ServiceError};
@@ -38,13 +38,7 @@ impl Lifecycle {
         ids: &[String],
         edit: impl Fn(&mut Vec<Tag>),
     ) -> Result<(), ServiceError> {
-        let mut attempt = 0;
-        loop {
-            match self.try_edit_tags(caller, region, kind, ids, &edit).await {
-                Err(ServiceError::Meta(MetaError::Conflict(_))) if attempt < 16 => attempt += 1,
-                r => return r,
-            }
-        }
+        super::retry_on_conflict(|| self.try_edit_tags(caller, region, kind, ids, &edit)).await
     }
 
     async fn try_edit_tags(

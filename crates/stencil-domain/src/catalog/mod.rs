@@ -44,7 +44,7 @@ mod tests;
 
 pub use error::{CatalogError, EntryRef};
 pub use instance_types::{InstanceType, InstanceTypeCatalog, NvmeRequirement};
-pub use public::{PublicCatalog, PublicImageEntry, RegionScope};
+pub use public::{Marketplace, PublicCatalog, PublicImageEntry, RegionScope};
 
 /// The only catalog layout this build reads.
 pub const FORMAT_VERSION: i64 = 1;

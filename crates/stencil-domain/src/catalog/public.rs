@@ -82,12 +82,30 @@ pub struct PublicImageEntry {
     pub license_billed_regions: BTreeMap<String, bool>,
     /// A disk image to publish as the image's data, resolved against the catalog's directory.
     pub image_file: Option<PathBuf>,
+    /// Set for a marketplace image (an ISV's product) instead of a public one.
+    pub marketplace: Option<Marketplace>,
+}
+
+/// What makes a catalog entry a marketplace image: an ISV's product, with its price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marketplace {
+    /// `ProductCode`, inherited by every image and instance made from it.
+    pub product_code: String,
+    /// `SupplierName`: the ISV.
+    pub supplier_name: String,
+    /// The list price per instance hour, in the operator's currency. Stencil bills nothing:
+    /// the price is catalog data for the operator's own accounting.
+    pub price_per_hour: f64,
 }
 
 impl PublicImageEntry {
-    /// `ImageOwnerAlias`: always `system`.
+    /// `ImageOwnerAlias`: `marketplace` for an ISV's product, else `system`.
     pub fn owner_alias(&self) -> ImageOwnerAlias {
-        ImageOwnerAlias::System
+        if self.marketplace.is_some() {
+            ImageOwnerAlias::Marketplace
+        } else {
+            ImageOwnerAlias::System
+        }
     }
 
     /// The regions, among `configured`, the image is published in (in `configured` order).

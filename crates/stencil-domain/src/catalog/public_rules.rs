@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::public::{PublicImageEntry, RegionScope};
+use super::public::{Marketplace, PublicImageEntry, RegionScope};
 use super::raw::{self, check_len, invalid, is_region_id, parse_enum};
 use super::{CatalogError, EntryRef};
 use crate::attrs::{
@@ -39,6 +39,9 @@ pub(super) const ALLOWED_KEYS: &[&str] = &[
     "license_billed",
     "license_billed_regions",
     "image_file",
+    "product_code",
+    "supplier_name",
+    "price_per_hour",
 ];
 
 /// Keys an `[[image]]` table must have.
@@ -91,6 +94,9 @@ pub(super) struct RawImage {
     license_billed: Option<bool>,
     license_billed_regions: Option<BTreeMap<String, bool>>,
     image_file: Option<String>,
+    product_code: Option<String>,
+    supplier_name: Option<String>,
+    price_per_hour: Option<f64>,
 }
 
 /// Applies the value rules to one converted entry.
@@ -99,7 +105,12 @@ pub(super) fn validate(
     r: RawImage,
     base_dir: Option<&Path>,
 ) -> Result<PublicImageEntry, CatalogError> {
-    check_image_id(entry, &r.id)?;
+    let marketplace = marketplace(entry, &r)?;
+    if marketplace.is_some() {
+        check_marketplace_id(entry, &r.id)?;
+    } else {
+        check_image_id(entry, &r.id)?;
+    }
     let name = r.name.unwrap_or_else(|| r.id.clone());
     check_len(entry, "name", &name, 2, 128)?;
     check_family(entry, &r.family)?;
@@ -239,7 +250,64 @@ pub(super) fn validate(
         license_billed,
         license_billed_regions,
         image_file,
+        marketplace,
     })
+}
+
+/// The marketplace keys: all three (an ISV's product) or none (a public image).
+fn marketplace(entry: &EntryRef, r: &RawImage) -> Result<Option<Marketplace>, CatalogError> {
+    let (code, supplier, price) = match (&r.product_code, &r.supplier_name, r.price_per_hour) {
+        (None, None, None) => return Ok(None),
+        (Some(c), Some(s), Some(p)) => (c, s, p),
+        _ => {
+            return Err(invalid(
+                entry,
+                "product_code",
+                r.product_code.as_deref().unwrap_or(""),
+                "product_code, supplier_name and price_per_hour together (a marketplace image) \
+                 or none of them",
+            ));
+        }
+    };
+    let code_ok = (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if !code_ok {
+        return Err(invalid(
+            entry,
+            "product_code",
+            code,
+            "1 to 64 letters, digits, `_` or `-`",
+        ));
+    }
+    check_len(entry, "supplier_name", supplier, 1, 128)?;
+    if !(price.is_finite() && price >= 0.0) {
+        return Err(invalid(
+            entry,
+            "price_per_hour",
+            price,
+            "a price of zero or more",
+        ));
+    }
+    Ok(Some(Marketplace {
+        product_code: code.clone(),
+        supplier_name: supplier.clone(),
+        price_per_hour: price,
+    }))
+}
+
+/// Marketplace images have `m-` IDs, as on ECS.
+fn check_marketplace_id(entry: &EntryRef, id: &str) -> Result<(), CatalogError> {
+    match crate::ids::ImageId::parse(id) {
+        Some(parsed) if parsed.is_custom_form() => Ok(()),
+        _ => Err(invalid(
+            entry,
+            "id",
+            id,
+            "a marketplace image ID such as m-bp1ab2cd3ef4gh5ij6kl (`m-` and letters and digits)",
+        )),
+    }
 }
 
 /// A family resolves to one image for one architecture, so all of its entries share one

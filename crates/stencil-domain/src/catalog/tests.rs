@@ -354,6 +354,58 @@ fn defaults_apply_when_optional_keys_are_absent() {
 }
 
 #[test]
+fn marketplace_keys_make_an_isv_product_with_an_m_id() {
+    let text = image_with("id", r#"id = "m-bp1market0000000001""#)
+        + "\nproduct_code = \"cmjj0001\"\nsupplier_name = \"Acme Software\"\nprice_per_hour = 0.25\n";
+    let cat = PublicCatalog::parse(&text, None).unwrap();
+    let e = cat.iter().next().unwrap();
+    assert_eq!(
+        e.marketplace,
+        Some(Marketplace {
+            product_code: "cmjj0001".into(),
+            supplier_name: "Acme Software".into(),
+            price_per_hour: 0.25,
+        })
+    );
+    assert_eq!(e.owner_alias(), crate::attrs::ImageOwnerAlias::Marketplace);
+    let public = PublicCatalog::parse(&one_image(""), None).unwrap();
+    assert_eq!(public.iter().next().unwrap().marketplace, None);
+
+    let only_code = one_image("product_code = \"cmjj0001\"");
+    assert_eq!(invalid_field(&parse_err(&only_code)), Some("product_code"));
+    let file_like_id =
+        one_image("product_code = \"cmjj0001\"\nsupplier_name = \"Acme\"\nprice_per_hour = 1.0");
+    assert_eq!(invalid_field(&parse_err(&file_like_id)), Some("id"));
+    let m_id = |extra: &str| image_with("id", r#"id = "m-bp1market0000000001""#) + "\n" + extra;
+    for (extra, field) in [
+        (
+            "product_code = \"has space\"\nsupplier_name = \"Acme\"\nprice_per_hour = 1.0",
+            "product_code",
+        ),
+        (
+            "product_code = \"c1\"\nsupplier_name = \"\"\nprice_per_hour = 1.0",
+            "supplier_name",
+        ),
+        (
+            "product_code = \"c1\"\nsupplier_name = \"Acme\"\nprice_per_hour = -0.5",
+            "price_per_hour",
+        ),
+    ] {
+        assert_eq!(
+            invalid_field(&parse_err(&m_id(extra))),
+            Some(field),
+            "{extra}"
+        );
+    }
+    let public_m_id = image_with("id", r#"id = "m-bp1market0000000001""#);
+    assert_eq!(
+        invalid_field(&parse_err(&public_m_id)),
+        Some("id"),
+        "public entries keep file-like IDs"
+    );
+}
+
+#[test]
 fn image_file_resolves_against_the_catalog_directory_without_opening_it() {
     let abs = PublicCatalog::parse(&one_image("image_file = \"/srv/disk.raw\""), None).unwrap();
     assert_eq!(

@@ -382,6 +382,38 @@ pub(crate) mod test_support {
         }
     }
 
+    /// The rejections of every action on one image (`RegionId` and `ImageId` required, an
+    /// `ImageId` that cannot be one is not found); `rest` completes a valid request.
+    pub fn assert_rejects_image_ref<T: std::fmt::Debug>(
+        parse: impl Fn(&Params) -> Result<T, EcsError>,
+        rest: &str,
+    ) {
+        let with = |q: &str| format!("{q}{rest}");
+        assert_rejects(
+            parse,
+            &[
+                (
+                    with("ImageId=m-1"),
+                    ErrorCode::MissingParameter,
+                    400,
+                    "\"RegionId\"",
+                ),
+                (
+                    with("RegionId=r"),
+                    ErrorCode::MissingParameter,
+                    400,
+                    "\"ImageId\"",
+                ),
+                (
+                    with("RegionId=r&ImageId=m%2F.."),
+                    ErrorCode::InvalidImageIdNotFound,
+                    404,
+                    "ImageId",
+                ),
+            ],
+        );
+    }
+
     /// Checks each `(query, code, status, parameter)`: the exact code and HTTP status, and a
     /// message that names the parameter.
     pub fn assert_rejects<T: std::fmt::Debug, Q: AsRef<str>>(

@@ -28,7 +28,7 @@ pub fn render() -> Value {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_support::{assert_rejects, p};
+    use super::super::common::test_support::{assert_rejects, assert_rejects_image_ref, p};
     use super::*;
     use crate::ErrorCode;
 
@@ -53,17 +53,10 @@ mod tests {
     #[test]
     fn bad_inputs_get_the_documented_codes() {
         use ErrorCode::*;
+        assert_rejects_image_ref(parse, "");
         assert_rejects(
             parse,
             &[
-                ("ImageId=m-1", MissingParameter, 400, "\"RegionId\""),
-                ("RegionId=r", MissingParameter, 400, "\"ImageId\""),
-                (
-                    "RegionId=r&ImageId=m-1%2F..",
-                    InvalidImageIdNotFound,
-                    404,
-                    "ImageId",
-                ),
                 (
                     "RegionId=r&ImageId=m-1&Force=always",
                     InvalidParameter,

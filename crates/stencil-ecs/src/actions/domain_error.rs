@@ -1,7 +1,9 @@
 //! Domain errors to ECS codes: one exhaustive `match`, so a new `DomainError` variant does
 //! not compile until someone chooses its Code and HTTP status here.
 
-use stencil_domain::{Busy, DomainError, ExportRefusal, MappingProblem, QuotaKind, SnapshotId};
+use stencil_domain::{
+    Busy, DomainError, ExportRefusal, MappingProblem, QuotaKind, ShareRefusal, SnapshotId,
+};
 
 use crate::{EcsError, ErrorCode};
 
@@ -59,6 +61,7 @@ pub fn from_domain(err: &DomainError) -> EcsError {
                 QuotaKind::ConcurrentExports => ErrorCode::ConcurrentQuotaExceedExportImage,
                 QuotaKind::TagsPerResource => ErrorCode::OperationDeniedQuotaExceed,
                 QuotaKind::Snapshots => ErrorCode::QuotaExceedSnapshot,
+                QuotaKind::ShareAccounts => ErrorCode::QuotaExceedShareImageUser,
             };
             EcsError::new(code, message)
         }
@@ -73,6 +76,27 @@ pub fn from_domain(err: &DomainError) -> EcsError {
         }
         DomainError::ImageShared(_) => EcsError::new(ErrorCode::ImageUseShared, message),
         DomainError::ImageIsPublic(_) => EcsError::new(ErrorCode::ImageIsPublic, message),
+        DomainError::ShareStatus { .. } => {
+            EcsError::new(ErrorCode::OperationDeniedInvalidImageStatus, message)
+        }
+        DomainError::ShareRefused { reason, .. } => {
+            let code = match reason {
+                // §5.9 has no marketplace code; ExportImage refuses the same images with
+                // `ImageNotSupported` 403 (§5.4), the reference's word for it.
+                ShareRefusal::Marketplace => ErrorCode::ImageNotSupported,
+                // §5.9 lists `Image.Public` under community images.
+                ShareRefusal::Community => ErrorCode::ImagePublic,
+                // "Encrypted images cannot be published": the IsPublic value is refused.
+                ShareRefusal::Encrypted => ErrorCode::InvalidParameterIsPublic,
+            };
+            EcsError::new(code, message)
+        }
+        DomainError::ShareWithSelf { .. } => {
+            EcsError::new(ErrorCode::InvalidAccountForbbiden, message)
+        }
+        DomainError::UnknownAccount { .. } => {
+            EcsError::new(ErrorCode::InvalidAccountNotFound, message)
+        }
         DomainError::ImageInUse(_) => EcsError::new(ErrorCode::ImageUsingByInstance, message),
         DomainError::StatusTransition { to, from, .. } => {
             let code = if from == "Creating" || from == "Waiting" {
@@ -313,5 +337,68 @@ mod tests {
         for (err, code, status) in cases {
             assert_eq!(code_and_status(err.clone()), (code, status), "{err:?}");
         }
+    }
+
+    #[test]
+    fn sharing_errors_get_the_documented_codes() {
+        use ErrorCode::*;
+        let s = String::from;
+        let refused = |reason| DomainError::ShareRefused {
+            image: s("m-1"),
+            reason,
+        };
+        let cases = [
+            (
+                DomainError::ShareStatus {
+                    image: s("m-1"),
+                    status: s("Deprecated"),
+                },
+                OperationDeniedInvalidImageStatus,
+                403,
+            ),
+            (refused(ShareRefusal::Marketplace), ImageNotSupported, 403),
+            (refused(ShareRefusal::Community), ImagePublic, 403),
+            (
+                refused(ShareRefusal::Encrypted),
+                InvalidParameterIsPublic,
+                403,
+            ),
+            (
+                DomainError::ShareWithSelf {
+                    parameter: s("AddAccount.1"),
+                    account: s("1"),
+                },
+                InvalidAccountForbbiden,
+                404,
+            ),
+            (
+                DomainError::UnknownAccount {
+                    parameter: s("RemoveAccount.2"),
+                    account: s("9"),
+                },
+                InvalidAccountNotFound,
+                404,
+            ),
+            (
+                DomainError::QuotaExceeded {
+                    kind: QuotaKind::ShareAccounts,
+                    limit: 50,
+                },
+                QuotaExceedShareImageUser,
+                403,
+            ),
+        ];
+        for (err, code, status) in cases {
+            assert_eq!(code_and_status(err.clone()), (code, status), "{err:?}");
+        }
+        let e = from_domain(&DomainError::UnknownAccount {
+            parameter: s("RemoveAccount.2"),
+            account: s("9"),
+        });
+        assert!(
+            e.message().contains("\"RemoveAccount.2\""),
+            "{}",
+            e.message()
+        );
     }
 }

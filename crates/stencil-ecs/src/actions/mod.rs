@@ -27,6 +27,7 @@ pub mod delete_instance;
 pub mod delete_snapshot;
 pub mod describe_disks;
 pub mod describe_image_from_family;
+pub mod describe_image_share_permission;
 pub mod describe_image_support_instance_types;
 pub mod describe_images;
 pub mod describe_instance_types;
@@ -39,6 +40,8 @@ pub mod export_image;
 pub mod import_image;
 pub mod list_tag_resources;
 pub mod modify_image_attribute;
+pub mod modify_image_share_group_permission;
+pub mod modify_image_share_permission;
 pub mod reinit_disk;
 pub mod replace_system_disk;
 pub mod reset_disk;
@@ -126,6 +129,12 @@ pub enum Action {
     CopyImage,
     /// `CancelCopyImage`.
     CancelCopyImage,
+    /// `ModifyImageSharePermission`.
+    ModifyImageSharePermission,
+    /// `ModifyImageShareGroupPermission`.
+    ModifyImageShareGroupPermission,
+    /// `DescribeImageSharePermission`.
+    DescribeImageSharePermission,
 }
 
 impl Action {
@@ -162,6 +171,9 @@ impl Action {
         Action::ReInitDisk,
         Action::CopyImage,
         Action::CancelCopyImage,
+        Action::ModifyImageSharePermission,
+        Action::ModifyImageShareGroupPermission,
+        Action::DescribeImageSharePermission,
     ];
 
     /// The wire name.
@@ -198,6 +210,9 @@ impl Action {
             Action::ReInitDisk => "ReInitDisk",
             Action::CopyImage => "CopyImage",
             Action::CancelCopyImage => "CancelCopyImage",
+            Action::ModifyImageSharePermission => "ModifyImageSharePermission",
+            Action::ModifyImageShareGroupPermission => "ModifyImageShareGroupPermission",
+            Action::DescribeImageSharePermission => "DescribeImageSharePermission",
         }
     }
 
@@ -264,6 +279,8 @@ mod tests {
             delete_instance::render(),
             reset_disk::render(),
             reinit_disk::render(),
+            modify_image_share_permission::render(),
+            modify_image_share_group_permission::render(),
         ] {
             assert_eq!(body, empty);
         }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 use stencil_domain::catalog::InstanceType;
-use stencil_domain::{Architecture, Image, ImageOwnerAlias, Support, Tag};
+use stencil_domain::{Architecture, Image, ImageViewpoint, Support, Tag};
 
 /// Formats a time as the API does: ISO 8601 UTC to the second.
 pub(crate) fn api_time(t: &chrono::DateTime<chrono::Utc>) -> String {
@@ -126,9 +126,8 @@ pub struct ImageView<'a> {
 }
 
 impl<'a> ImageView<'a> {
-    /// The view of `image`. `alias` is the owner alias from the caller's point of view;
-    /// `self_shared` whether the caller shares this image of theirs with others.
-    pub fn new(image: &'a Image, alias: ImageOwnerAlias, self_shared: bool) -> Self {
+    /// The view of `image` from the caller's `viewpoint` (owner alias, shared, subscribed).
+    pub fn new(image: &'a Image, viewpoint: &ImageViewpoint) -> Self {
         let f = &image.features;
         let s = |v: Option<Support>| v.map(Support::as_str);
         ImageView {
@@ -146,11 +145,15 @@ impl<'a> ImageView<'a> {
             platform: image.platform.as_str(),
             os_name: &image.os_name,
             os_name_en: &image.os_name_en,
-            image_owner_alias: alias.as_str(),
+            image_owner_alias: viewpoint.alias.as_str(),
             image_owner_id: image.owner.as_ref().map_or(0, |o| o.as_u64()),
-            is_self_shared: if self_shared { "true" } else { "false" },
+            is_self_shared: if viewpoint.self_shared {
+                "true"
+            } else {
+                "false"
+            },
             is_copied: image.is_copied,
-            is_subscribed: false,
+            is_subscribed: viewpoint.subscribed,
             is_support_io_optimized: image.is_support_io_optimized,
             is_support_cloudinit: image.is_support_cloudinit,
             is_public: image.is_public,
@@ -194,8 +197,8 @@ impl<'a> ImageView<'a> {
 }
 
 /// One `Image` element as a JSON value (see [`ImageView`]).
-pub fn image_view(image: &Image, alias: ImageOwnerAlias, self_shared: bool) -> Value {
-    serde_json::to_value(ImageView::new(image, alias, self_shared)).unwrap_or(Value::Null)
+pub fn image_view(image: &Image, viewpoint: &ImageViewpoint) -> Value {
+    serde_json::to_value(ImageView::new(image, viewpoint)).unwrap_or(Value::Null)
 }
 
 /// One `InstanceType` element of DescribeInstanceTypes.

@@ -152,6 +152,12 @@ impl Params {
     /// A key under `name.` whose index is not a positive decimal without leading zeros, or
     /// that has more after the index, is an `InvalidParameter` error naming that key.
     pub fn list(&self, name: &str) -> Result<Vec<String>, EcsError> {
+        Ok(self.indexed_list(name)?.into_values().collect())
+    }
+
+    /// Like [`Params::list`], keyed by `N`, for the lists whose indexes beyond a limit are
+    /// ignored (`AddAccount.N`: N = 1–10).
+    pub fn indexed_list(&self, name: &str) -> Result<BTreeMap<u32, String>, EcsError> {
         let mut items = BTreeMap::new();
         for (key, rest, value) in self.under(name) {
             match rest.split_once('.') {
@@ -166,7 +172,7 @@ impl Params {
                 }
             }
         }
-        Ok(items.into_values().collect())
+        Ok(items)
     }
 
     /// The objects `name.N.<Field>`, ordered by N; each is a `Params` holding the fields
