@@ -167,3 +167,41 @@ def test_a_copy_killed_midway_resumes_sending_only_what_had_not_arrived(srv):
     assert sent["CopiedBytes.2"] < total, "the resumed copy did not start over"
     _, (obj,) = export_and_wait(sdk, copy_id, "raw", region=SH, timeout=120)
     assert_identical(object_path(srv, key), object_path(srv, obj["OSSObject"], SH), "raw")
+
+
+def test_who_may_copy_an_image_and_where(srv):
+    """The CopyImage row of docs/access.md: owner, shared-with, community viewer, other."""
+    owner = make_client("v3", srv.endpoint)
+    friend = make_client("v3", srv.endpoint, "otherak", "othersecret")
+    stranger = make_client("v3", srv.endpoint, "thirdak", "thirdsecret")
+    shared, _ = big_image(srv, owner, mib=4)
+    owner.call("ModifyImageSharePermission",
+               {"RegionId": HZ, "ImageId": shared, "AddAccount": ["2345678901234567"]})
+    # The shared-with account copies within the region only; the copy is its own image.
+    assert_error(friend, "CopyImage", {"RegionId": HZ, "ImageId": shared,
+                                       "DestinationRegionId": SH},
+                 "OperationDenied.SameRegionOnly", 403)
+    body = friend.call("CopyImage", {"RegionId": HZ, "ImageId": shared,
+                                     "DestinationImageName": "friends-copy"}).body
+    mine = wait_image(friend, body["ImageId"], region=HZ)
+    assert (mine["Status"], mine["IsCopied"], mine["ImageOwnerAlias"]) == \
+        ("Available", True, "self"), mine
+    # The stranger sees nothing: not found.
+    assert_error(stranger, "CopyImage", {"RegionId": HZ, "ImageId": shared,
+                                         "DestinationRegionId": SH}, "InvalidImageId.NotFound", 404)
+    # Published, the stranger sees it as a community image and may not copy it.
+    public, _ = big_image(srv, owner, mib=4)
+    owner.call("ModifyImageSharePermission", {"RegionId": HZ, "ImageId": public, "IsPublic": True})
+    assert_error(stranger, "CopyImage", {"RegionId": HZ, "ImageId": public,
+                                         "DestinationRegionId": SH},
+                 "OperationDenied.CommunityImage", 400)
+    # The owner copies to another region, never into its own.
+    assert_error(owner, "CopyImage", {"RegionId": HZ, "ImageId": shared,
+                                      "DestinationRegionId": HZ}, "IncorrectDestinationRegion", 403)
+    assert wait_image(owner, copy(owner, shared), region=SH)["Status"] == "Available"
+    # Unshared, the friend's next copy is not found; its own copy stays.
+    owner.call("ModifyImageSharePermission",
+               {"RegionId": HZ, "ImageId": shared, "RemoveAccount": ["2345678901234567"]})
+    assert_error(friend, "CopyImage", {"RegionId": HZ, "ImageId": shared},
+                 "InvalidImageId.NotFound", 404)
+    assert find_image(friend, mine["ImageId"])["Status"] == "Available"
