@@ -20,8 +20,8 @@ from lifecycle_helpers import (
 from stencil_server import Server
 
 BIG_MIB = int(os.environ.get("STENCIL_RESTART_MIB", "1024"))
-# One chunk per transfer worker in flight when the process dies; chunks are at most 4 MiB.
-IN_FLIGHT = 4 * ((4 << 20) + 64)
+# The batches in flight when the process dies (4 workers x 16 chunks, chunks at most 4 MiB).
+IN_FLIGHT = 4 * 16 * ((4 << 20) + 64)
 
 
 @pytest.fixture

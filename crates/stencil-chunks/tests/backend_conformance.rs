@@ -28,6 +28,27 @@ fn conformance(b: Arc<dyn ChunkBackend>) {
     b.put_blob(&d2, b"two").expect("put d2");
     b.sync().expect("sync");
 
+    // A batch put stores the absent blobs and touches, never overwrites, the present ones.
+    let (d7, d8) = (digest(7), digest(8));
+    let batch = vec![
+        (d7, b"seven".to_vec()),
+        (d1, b"not first".to_vec()),
+        (d8, b"eight".to_vec()),
+    ];
+    assert_eq!(
+        b.put_blobs(&batch).expect("put batch"),
+        vec![
+            PutOutcome::Stored,
+            PutOutcome::AlreadyPresent,
+            PutOutcome::Stored
+        ]
+    );
+    assert_eq!(b.get_blob(&d1).expect("get"), b"first");
+    assert_eq!(b.get_blob(&d8).expect("get"), b"eight");
+    assert_eq!(b.put_blobs(&[]).expect("empty batch"), Vec::new());
+    b.delete_blob(&d7).expect("delete");
+    b.delete_blob(&d8).expect("delete");
+
     // Touch refreshes the modified time.
     let before = b.blob_modified(&d1).expect("stat").expect("present");
     std::thread::sleep(Duration::from_millis(20));

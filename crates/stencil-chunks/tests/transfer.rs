@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use common::{SMALL_CDC, bytes, local, store};
 use stencil_chunks::backend::ChunkBackend;
 use stencil_chunks::source::MemSource;
-use stencil_chunks::transfer::{TRANSFER_WORKERS, TransferHooks, TransferStats, transfer_index};
+use stencil_chunks::transfer::{
+    TRANSFER_BATCH, TRANSFER_WORKERS, TransferHooks, TransferStats, transfer_index,
+};
 use stencil_chunks::{ChunkStore, DiskReader, Error};
 
 #[derive(Default)]
@@ -146,8 +148,8 @@ fn an_interrupted_copy_resumes_without_sending_arrived_chunks_again() {
     assert_eq!(rest.chunks_present, arrived_n);
     assert_eq!(stop.sent.load(Ordering::Acquire), arrived);
     assert!(
-        arrived <= (1 << 20) + TRANSFER_WORKERS as u64 * (256 << 10),
-        "one batch past the stop at most"
+        arrived <= (1 << 20) + (TRANSFER_WORKERS * TRANSFER_BATCH) as u64 * (256 << 10),
+        "the batches in flight past the stop at most"
     );
     assert_eq!(read_all(&dst, "s-copy"), data);
 }

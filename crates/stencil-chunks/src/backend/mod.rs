@@ -64,6 +64,11 @@ pub trait ChunkBackend: Send + Sync + Debug {
     /// time refreshed, so a concurrent GC keeps it). Never exposes a partial blob under its name.
     /// Never relies on conditional PUT.
     fn put_blob(&self, digest: &Digest, blob: &[u8]) -> Result<PutOutcome>;
+    /// Stores several blobs like [`ChunkBackend::put_blob`] each; a backend may make them
+    /// durable together (one file-system sync for the batch instead of one per blob).
+    fn put_blobs(&self, blobs: &[(Digest, Vec<u8>)]) -> Result<Vec<PutOutcome>> {
+        blobs.iter().map(|(d, b)| self.put_blob(d, b)).collect()
+    }
     /// Reads a blob as stored. [`Error::MissingChunk`] if absent.
     fn get_blob(&self, digest: &Digest) -> Result<Vec<u8>>;
     /// Reads a blob as stored into `buf` (cleared first), so a reader can reuse one buffer.
