@@ -7,9 +7,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from pathlib import Path
-
-import pytest
 
 from clients import make_client
 from lifecycle_helpers import (
@@ -17,27 +14,11 @@ from lifecycle_helpers import (
     mapping, object_path, random_file, related, operations, task_attr, uniq, wait_gone,
     wait_image,
 )
-from stencil_server import Server
+from own_server import srv  # noqa: F401 (a fixture)
 
 BIG_MIB = int(os.environ.get("STENCIL_RESTART_MIB", "1024"))
 # The batches in flight when the process dies (4 workers x 16 chunks, chunks at most 4 MiB).
 IN_FLIGHT = 4 * 16 * ((4 << 20) + 64)
-
-
-@pytest.fixture
-def srv(tmp_path):
-    server = Server(tmp_path / "srv")
-    server.base.mkdir()
-    server.start()
-    try:
-        yield server
-    finally:
-        try:
-            code = server.stop() if server.proc and server.proc.poll() is None else 0
-        finally:
-            server.kill()
-            server.purge_data()
-        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{server.logs()}"
 
 
 def big_image(server, sdk, mib: int = BIG_MIB) -> tuple[str, str]:

@@ -20,26 +20,11 @@ from lifecycle_helpers import (
     find_image, import_and_wait, import_image, mapping, object_path, put_object,
     random_file, task_attr, task_error, uniq, wait_image, wait_task,
 )
-from stencil_server import Server, stencil_bin
+from own_server import srv  # noqa: F401 (a fixture)
+from stencil_server import stencil_bin
 
 BIG_MIB = int(os.environ.get("STENCIL_RESTART_MIB", "1024"))
 RESUME_TIMEOUT = 90
-
-
-@pytest.fixture
-def srv(tmp_path):
-    server = Server(tmp_path / "srv")
-    server.base.mkdir()
-    server.start()
-    try:
-        yield server
-    finally:
-        try:
-            code = server.stop() if server.proc and server.proc.poll() is None else 0
-        finally:
-            server.kill()
-            server.purge_data()  # gigabytes of random data: do not leave them in the basetemp
-        assert code == 0, f"stencil exited with status {code} after SIGTERM\n{server.logs()}"
 
 
 def big_object(server, mib: int = BIG_MIB) -> str:
