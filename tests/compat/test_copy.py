@@ -140,8 +140,8 @@ def test_a_copy_killed_midway_resumes_sending_only_what_had_not_arrived(srv):
     srv.restart()
     sdk = make_client("v3", srv.endpoint)
     done = wait_image(sdk, copy_id, region=SH, timeout=120)
-    assert done["Status"] == "Available", done
     task = copy_task(sdk, copy_id)
+    assert done["Status"] == "Available", (done, task)
     sent = copied(task)
     total = store_bytes(srv, SH)
     print(f"arrived before the kill {arrived}, store after {total}, task {sent}")
