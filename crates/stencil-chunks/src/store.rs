@@ -189,23 +189,13 @@ impl ChunkStore {
         self.backend.get_blob(digest)
     }
 
-    /// Accepts a blob sent as stored by another store with the same key: checks that it
-    /// arrived exactly as the sender stored it (header, lengths and the CRC-32 over every
-    /// stored byte), then puts it. The digest itself is checked where the bytes are used:
-    /// every read decodes and hashes the chunk, and so does `verify`. (Decoding on arrival
-    /// too would cost a zstd decode and a BLAKE3 pass per chunk, about 2.5x the CPU of the
-    /// copy itself here, to find only a sender-side mismatch that any read still refuses.)
-    pub fn receive_blob(
-        &self,
-        _session: &WriteSession,
-        digest: &Digest,
-        blob: Vec<u8>,
-    ) -> Result<PutOutcome> {
-        blob::check_stored(digest, &blob)?;
-        self.backend.put_blob(digest, &blob)
-    }
-
-    /// [`ChunkStore::receive_blob`] for several blobs, made durable together.
+    /// Accepts blobs sent as stored by another store with the same key, made durable
+    /// together: checks that each arrived exactly as the sender stored it (header, lengths and
+    /// the CRC-32 over every stored byte), then puts them. The digest itself is checked where
+    /// the bytes are used: every read decodes and hashes the chunk, and so does `verify`.
+    /// (Decoding on arrival too would cost a zstd decode and a BLAKE3 pass per chunk, about
+    /// 2.5x the CPU of the copy itself here, to find only a sender-side mismatch that any read
+    /// still refuses.)
     pub fn receive_blobs(
         &self,
         _session: &WriteSession,

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! same key (both plain, or both keyed with one key):
-//!   source index ─► digests the destination lacks ─► N workers: blob as stored ─► receive_blob
+//!   source index ─► digests the destination lacks ─► N workers: blob as stored ─► receive_blobs
 //!   (header, lengths, CRC-32 of every stored byte: it arrived exactly as the sender stored
 //!   it; the digest is checked at every read) ─► commit the same index
 //! different keys (an encrypted copy, or a copy out of one):
