@@ -11,10 +11,11 @@ import time
 from clients import make_client
 from lifecycle_helpers import (
     HZ, SH, assert_error, assert_identical, export_and_wait, find_image, import_and_wait,
-    mapping, object_path, random_file, related, operations, task_attr, uniq, wait_gone,
-    wait_image,
+    mapping, object_path, random_file, related, operations, snapshots, task_attr, uniq,
+    wait_gone, wait_image,
 )
 from own_server import srv  # noqa: F401 (a fixture)
+from stencil_server import Server
 
 BIG_MIB = int(os.environ.get("STENCIL_RESTART_MIB", "1024"))
 # The batches in flight when the process dies (4 workers x 16 chunks, chunks at most 4 MiB).
@@ -188,3 +189,64 @@ def test_who_may_copy_an_image_and_where(srv):
     assert_error(friend, "CopyImage", {"RegionId": HZ, "ImageId": shared},
                  "InvalidImageId.NotFound", 404)
     assert find_image(friend, mine["ImageId"])["Status"] == "Available"
+
+
+def test_service_key_encrypts_copies_that_name_no_key_and_its_images_cannot_be_shared(tmp_path):
+    """`Encrypted` without `KMSKeyId` uses the destination region's service key, and so does
+    copying an encrypted image on without naming a key; images encrypted with a service key
+    cannot be shared (§5.9), those encrypted with a customer key can."""
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    extra = []
+    for key_id, region, service, byte in (("svc-sh", SH, True, "a1"), ("cmk-sh", SH, False, "b2"),
+                                          ("svc-hz", HZ, True, "c3")):
+        path = keys / f"{key_id}.key"
+        path.write_text(byte * 32)
+        path.chmod(0o600)
+        extra += ["[[kms_key]]", f'id = "{key_id}"', f'region = "{region}"',
+                  f'key_file = "{path}"', f"service = {str(service).lower()}", ""]
+    server = Server(tmp_path / "srv", extra_config="\n".join(extra))
+    server.base.mkdir()
+    server.start()
+    try:
+        owner = make_client("v3", server.endpoint)
+        friend = make_client("v3", server.endpoint, "otherak", "othersecret")
+        source, _ = big_image(server, owner, mib=4)
+
+        def key_of(image_id: str, region: str) -> str:
+            image = wait_image(owner, image_id, region=region)
+            assert image["Status"] == "Available", image
+            disk = image["DiskDeviceMappings"]["DiskDeviceMapping"][0]
+            assert disk["Encrypted"] is True, image
+            snap = snapshots(owner, [disk["SnapshotId"]], region=region)[0]
+            assert snap["Encrypted"] is True, snap
+            return snap["KMSKeyId"]
+
+        by_service = copy(owner, source, Encrypted=True)
+        assert key_of(by_service, SH) == "svc-sh"
+        by_cmk = copy(owner, source, Encrypted=True, KMSKeyId="cmk-sh")
+        assert key_of(by_cmk, SH) == "cmk-sh"
+        # An encrypted image copied on without a key: re-encrypted with the destination's
+        # service key (a key never leaves its region).
+        back = owner.call("CopyImage", {"RegionId": SH, "ImageId": by_cmk,
+                                        "DestinationRegionId": HZ}).body["ImageId"]
+        assert key_of(back, HZ) == "svc-hz"
+
+        share = {"RegionId": SH, "ImageId": by_service, "AddAccount": ["2345678901234567"]}
+        err = assert_error(owner, "ModifyImageSharePermission", share,
+                           "InvalidOperation.ServiceKeyEncryptedImageUnsupported", 403)
+        assert "service key" in err.message, err.message
+        assert_error(friend, "DescribeImageSharePermission",
+                     {"RegionId": SH, "ImageId": by_service}, "InvalidImageId.NotFound", 404)
+        owner.call("ModifyImageSharePermission", {**share, "ImageId": by_cmk})
+        seen = friend.call("DescribeImages", {"RegionId": SH, "ImageId": by_cmk,
+                                              "ImageOwnerAlias": "others"}).body["Images"]["Image"]
+        assert [i["ImageId"] for i in seen] == [by_cmk], seen
+        # Neither kind is published (encrypted images never are).
+        assert_error(owner, "ModifyImageSharePermission",
+                     {"RegionId": SH, "ImageId": by_cmk, "RemoveAccount": ["2345678901234567"],
+                      "IsPublic": True}, "InvalidParameter.IsPublic", 403)
+    finally:
+        code = server.stop() if server.proc and server.proc.poll() is None else 0
+        server.kill()
+        assert code == 0, server.logs()

@@ -151,8 +151,8 @@ pub struct CopyArgs {
     /// Description of the copy [default: the source's].
     #[arg(long)]
     pub description: Option<String>,
-    /// Encrypt the copy (with --kms-key).
-    #[arg(long, requires = "kms_key")]
+    /// Encrypt the copy: with --kms-key, or else with the destination region's service key.
+    #[arg(long)]
     pub encrypt: bool,
     /// KMS key ID (a `[[kms_key]]` of the destination region).
     #[arg(long, requires = "encrypt")]
@@ -483,5 +483,27 @@ mod tests {
         };
         assert_eq!(conn.config, Some(PathBuf::from("/etc/stencil.toml")));
         assert_eq!(conn.data_dir, Some(PathBuf::from("/d")));
+    }
+
+    #[test]
+    fn copy_encrypts_with_or_without_a_named_key_but_a_key_needs_encrypt() {
+        let copy = |extra: &[&str]| {
+            let mut args = vec!["images", "copy", "m-1", "--to", "cn-shanghai"];
+            args.extend_from_slice(extra);
+            parse(&args).map(|cli| match cli.command {
+                Command::Images {
+                    command: ImagesCommand::Copy(a),
+                    ..
+                } => (a.encrypt, a.kms_key),
+                _ => unreachable!("images copy parses as a copy"),
+            })
+        };
+        assert_eq!(copy(&["--encrypt"]).unwrap(), (true, None));
+        assert_eq!(
+            copy(&["--encrypt", "--kms-key", "k1"]).unwrap(),
+            (true, Some("k1".into()))
+        );
+        assert_eq!(copy(&[]).unwrap(), (false, None));
+        assert!(copy(&["--kms-key", "k1"]).is_err());
     }
 }

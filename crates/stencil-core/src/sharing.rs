@@ -10,6 +10,7 @@
 //! | no marketplace product code | adding accounts, publishing | `ShareRefused(Marketplace)` |
 //! | a community image is not also shared with accounts | adding accounts | `ShareRefused(Community)` |
 //! | not encrypted | publishing | `ShareRefused(Encrypted)` |
+//! | not encrypted with the region's service key (customer keys are fine) | adding accounts | `ShareRefused(ServiceKey)` |
 //! | at most `share_accounts_per_image` accounts | adding accounts | `QuotaExceeded(ShareAccounts)` |
 //!
 //! Removing accounts and unpublishing are always allowed (they only take access away), so an
@@ -107,6 +108,22 @@ impl Sharing {
         Ok(())
     }
 
+    /// Whether a disk of `image` is encrypted with its region's service key.
+    async fn service_key_encrypted(&self, image: &Image) -> Result<bool, ServiceError> {
+        let stores = &self.lifecycle.runner().env().stores;
+        for disk in image.disks.iter().filter(|d| d.encrypted) {
+            let Some(snap_id) = &disk.snapshot_id else {
+                continue;
+            };
+            if let Some(snap) = self.lifecycle.meta().get_snapshot(snap_id.as_str()).await?
+                && stores.is_service_key(&image.region, &snap.kms_key_id)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     async fn try_modify(
         &self,
         caller: &Caller,
@@ -139,6 +156,9 @@ impl Sharing {
         }
         if publishing && image.disks.iter().any(|d| d.encrypted) {
             return Err(refuse(ShareRefusal::Encrypted).into());
+        }
+        if adding && self.service_key_encrypted(&image).await? {
+            return Err(refuse(ShareRefusal::ServiceKey).into());
         }
         let meta = self.lifecycle.meta();
         let current: BTreeSet<String> = meta

@@ -33,6 +33,9 @@ pub struct KmsKey {
     pub region: String,
     /// The key material.
     pub material: [u8; 32],
+    /// The region's service key (used when `Encrypted` names no key; its images cannot be
+    /// shared).
+    pub service: bool,
 }
 
 impl std::fmt::Debug for KmsKey {
@@ -52,6 +55,8 @@ impl std::fmt::Debug for KmsKey {
 pub struct RegionStores {
     by_region: HashMap<String, ChunkStore>,
     keyed: HashMap<(String, String), ChunkStore>,
+    /// The service key ID of each region that has one.
+    service: HashMap<String, String>,
 }
 
 impl RegionStores {
@@ -78,6 +83,7 @@ impl RegionStores {
         Ok(RegionStores {
             by_region,
             keyed: HashMap::new(),
+            service: HashMap::new(),
         })
     }
 
@@ -105,8 +111,21 @@ impl RegionStores {
             })?;
             self.keyed
                 .insert((key.region.clone(), key.id.clone()), store);
+            if key.service {
+                self.service.insert(key.region.clone(), key.id.clone());
+            }
         }
         Ok(self)
+    }
+
+    /// The service key of `region`, if it has one.
+    pub fn service_key(&self, region: &str) -> Option<&str> {
+        self.service.get(region).map(String::as_str)
+    }
+
+    /// Whether `key_id` is the service key of `region`.
+    pub fn is_service_key(&self, region: &str, key_id: &str) -> bool {
+        !key_id.is_empty() && self.service_key(region) == Some(key_id)
     }
 
     /// Whether `key_id` is a KMS key of `region`.

@@ -40,6 +40,23 @@ pub enum ShareRefusal {
     Community,
     /// Encrypted: it cannot be published.
     Encrypted,
+    /// Encrypted with the region's service key: it cannot be shared with accounts.
+    ServiceKey,
+}
+
+impl std::fmt::Display for ShareRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ShareRefusal::Marketplace => "it is derived from a marketplace image",
+            ShareRefusal::Community => {
+                "it is published as a community image and cannot also be shared with accounts"
+            }
+            ShareRefusal::Encrypted => "encrypted images cannot be published",
+            ShareRefusal::ServiceKey => {
+                "it is encrypted with the region's service key (images encrypted with a customer key can be shared)"
+            }
+        })
+    }
 }
 
 /// A CreateImage disk mapping that cannot work.
@@ -134,7 +151,7 @@ pub enum DomainError {
     )]
     ShareStatus { image: String, status: String },
     /// The image cannot be shared or published at all.
-    #[error("The image {image} cannot be shared or published: {reason:?}")]
+    #[error("The image {image} cannot be shared or published: {reason}")]
     ShareRefused { image: String, reason: ShareRefusal },
     /// `AddAccount.N` or `RemoveAccount.N` names the caller's own account.
     #[error("The account {account} in parameter {parameter:?} is your own account")]

@@ -66,6 +66,11 @@ pub struct KmsKeyConfig {
     pub region: String,
     /// A file (mode 0600, owner only) holding 32 bytes of key material, raw or as 64 hex digits.
     pub key_file: PathBuf,
+    /// The region's service key: what `Encrypted=true` without `KMSKeyId` uses, and what an
+    /// encrypted image is re-encrypted with when copied without a key. At most one per region.
+    /// Images encrypted with it cannot be shared (customer keys' can).
+    #[serde(default)]
+    pub service: bool,
 }
 
 impl KmsKeyConfig {
@@ -103,6 +108,7 @@ impl KmsKeyConfig {
             id: self.id.clone(),
             region: self.region.clone(),
             material,
+            service: self.service,
         })
     }
 }
@@ -410,6 +416,16 @@ impl Config {
                     k.id, k.region
                 ));
             }
+            if k.service
+                && self.kms_keys[..i]
+                    .iter()
+                    .any(|o| o.service && o.region == k.region)
+            {
+                return bad(format!(
+                    "kms_key {:?}: region {:?} already has a service key",
+                    k.id, k.region
+                ));
+            }
         }
         for (i, a) in self.accounts.iter().enumerate() {
             if stencil_domain::AccountId::parse(&a.id).is_none() {
@@ -522,5 +538,32 @@ url = "file://./buckets/b"
         .unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
         assert!(err.contains("unknown region"), "{err}");
+    }
+
+    #[test]
+    fn a_region_has_at_most_one_service_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let key = |id: &str, service: bool| {
+            format!("[[kms_key]]\nid=\"{id}\"\nregion=\"a\"\nkey_file=\"k\"\nservice={service}\n")
+        };
+        let region = "[[region]]\nid=\"a\"\nname=\"A\"\nchunk_store=\"file://x\"\n";
+        std::fs::write(
+            &path,
+            format!("{region}{}{}", key("s1", true), key("c1", false)),
+        )
+        .unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(
+            c.kms_keys.iter().map(|k| k.service).collect::<Vec<_>>(),
+            [true, false]
+        );
+        std::fs::write(
+            &path,
+            format!("{region}{}{}", key("s1", true), key("s2", true)),
+        )
+        .unwrap();
+        let err = Config::load(&path).unwrap_err().to_string();
+        assert!(err.contains("already has a service key"), "{err}");
     }
 }

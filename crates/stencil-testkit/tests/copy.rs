@@ -305,6 +305,7 @@ async fn an_encrypted_copy_holds_no_plaintext_chunk() {
             id: "key-sh-1".into(),
             region: SH.into(),
             key_file: kf,
+            service: false,
         });
     })
     .await;

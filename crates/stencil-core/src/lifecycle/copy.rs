@@ -69,7 +69,13 @@ impl Lifecycle {
             .into());
         }
         let stores = &self.runner.env().stores;
-        let kms_key_id = match (&req.kms_key_id, req.encrypted) {
+        let service_key = || {
+            stores
+                .service_key(&dest)
+                .map(str::to_string)
+                .ok_or_else(|| DomainError::KmsNotEnabled(dest.clone()))
+        };
+        let mut kms_key_id = match (&req.kms_key_id, req.encrypted) {
             (Some(k), _) if !stores.has_key(&dest, k) => {
                 return Err(DomainError::KmsKeyNotFound {
                     key: k.clone(),
@@ -78,7 +84,7 @@ impl Lifecycle {
                 .into());
             }
             (Some(k), _) => k.clone(),
-            (None, true) => return Err(DomainError::KmsNotEnabled(dest).into()),
+            (None, true) => service_key()?,
             (None, false) => String::new(),
         };
         let mut disks = Vec::new();
@@ -91,9 +97,10 @@ impl Lifecycle {
                 .get_snapshot(snap_id.as_str())
                 .await?
                 .ok_or_else(|| DomainError::SnapshotNotFound(snap_id.to_string()))?;
-            // A key lives in one region: an encrypted image leaves it only re-encrypted.
+            // A key lives in one region: an encrypted image leaves it only re-encrypted, with
+            // the destination's service key unless the request names a key.
             if !snap.kms_key_id.is_empty() && kms_key_id.is_empty() {
-                return Err(DomainError::KmsNotEnabled(dest).into());
+                kms_key_id = service_key()?;
             }
             disks.push((
                 snap_id.clone(),

@@ -88,6 +88,9 @@ pub fn from_domain(err: &DomainError) -> EcsError {
                 ShareRefusal::Community => ErrorCode::ImagePublic,
                 // "Encrypted images cannot be published": the IsPublic value is refused.
                 ShareRefusal::Encrypted => ErrorCode::InvalidParameterIsPublic,
+                ShareRefusal::ServiceKey => {
+                    ErrorCode::InvalidOperationServiceKeyEncryptedImageUnsupported
+                }
             };
             EcsError::new(code, message)
         }
@@ -358,6 +361,11 @@ mod tests {
             ),
             (refused(ShareRefusal::Marketplace), ImageNotSupported, 403),
             (refused(ShareRefusal::Community), ImagePublic, 403),
+            (
+                refused(ShareRefusal::ServiceKey),
+                InvalidOperationServiceKeyEncryptedImageUnsupported,
+                403,
+            ),
             (
                 refused(ShareRefusal::Encrypted),
                 InvalidParameterIsPublic,
