@@ -37,7 +37,8 @@ pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
 pub use runner::TaskRunner;
 pub use sharing::{SharePermissions, Sharing};
-pub use stores::{KmsKey, RegionStores, StoreOpenError};
+pub use stencil_chunks::backend::object::S3Options;
+pub use stores::{KmsKey, RegionStores, StoreOpenError, StoreSpec};
 
 use stencil_domain::{AccountId, DomainError};
 

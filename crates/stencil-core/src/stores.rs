@@ -4,15 +4,26 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use stencil_chunks::backend::ChunkBackend;
 use stencil_chunks::backend::local::LocalBackend;
+use stencil_chunks::backend::object::{ObjectBackend, S3Options, s3_store};
 use stencil_chunks::{ChunkStore, StoreConfig};
 
 /// Why a region's chunk store could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreOpenError {
     /// The URL names a scheme this build cannot open.
-    #[error("Region {region}: unsupported chunk_store URL {url:?} (expected file://DIR)")]
+    #[error(
+        "Region {region}: unsupported chunk_store URL {url:?} (expected file://DIR or s3://BUCKET[/PREFIX])"
+    )]
     Scheme { region: String, url: String },
+    /// The S3 options cannot make a client.
+    #[error("Region {region}: chunk_store {url:?}: {reason}")]
+    S3 {
+        region: String,
+        url: String,
+        reason: String,
+    },
     /// The store could not be opened.
     #[error("Region {region}: cannot open chunk store {url:?}")]
     Open {
@@ -59,26 +70,62 @@ pub struct RegionStores {
     service: HashMap<String, String>,
 }
 
+/// Where one region keeps its chunks.
+#[derive(Debug, Clone)]
+pub struct StoreSpec {
+    /// The region.
+    pub region: String,
+    /// `file://DIR` (a local directory) or `s3://BUCKET[/PREFIX]` (an S3-compatible store,
+    /// shared by every node of a scale-out deployment).
+    pub url: String,
+    /// How to reach the S3 server of an `s3://` URL.
+    pub s3: S3Options,
+}
+
+impl StoreSpec {
+    fn backend(&self) -> Result<Arc<dyn ChunkBackend>, StoreOpenError> {
+        let open_err = |source| StoreOpenError::Open {
+            region: self.region.clone(),
+            url: self.url.clone(),
+            source: Box::new(source),
+        };
+        if let Some(dir) = self.url.strip_prefix("file://") {
+            return Ok(Arc::new(
+                LocalBackend::open(Path::new(dir)).map_err(open_err)?,
+            ));
+        }
+        let Some(rest) = self.url.strip_prefix("s3://") else {
+            return Err(StoreOpenError::Scheme {
+                region: self.region.clone(),
+                url: self.url.clone(),
+            });
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let store = s3_store(bucket, &self.s3).map_err(|reason| StoreOpenError::S3 {
+            region: self.region.clone(),
+            url: self.url.clone(),
+            reason,
+        })?;
+        Ok(Arc::new(
+            ObjectBackend::new(store, prefix).map_err(open_err)?,
+        ))
+    }
+}
+
 impl RegionStores {
-    /// Opens `(region, url)` pairs. `file://DIR` is a local directory store.
-    pub fn open(list: &[(String, String)]) -> Result<Self, StoreOpenError> {
+    /// Opens the store of each region.
+    pub fn open(list: &[StoreSpec]) -> Result<Self, StoreOpenError> {
         let mut by_region = HashMap::new();
-        for (region, url) in list {
-            let Some(dir) = url.strip_prefix("file://") else {
-                return Err(StoreOpenError::Scheme {
-                    region: region.clone(),
-                    url: url.clone(),
-                });
-            };
-            let open_err = |source| StoreOpenError::Open {
-                region: region.clone(),
-                url: url.clone(),
-                source: Box::new(source),
-            };
-            let backend = LocalBackend::open(Path::new(dir)).map_err(open_err)?;
+        for spec in list {
             let store =
-                ChunkStore::new(Arc::new(backend), StoreConfig::default()).map_err(open_err)?;
-            by_region.insert(region.clone(), store);
+                ChunkStore::new(spec.backend()?, StoreConfig::default()).map_err(|source| {
+                    StoreOpenError::Open {
+                        region: spec.region.clone(),
+                        url: spec.url.clone(),
+                        source: Box::new(source),
+                    }
+                })?;
+            by_region.insert(spec.region.clone(), store);
         }
         Ok(RegionStores {
             by_region,

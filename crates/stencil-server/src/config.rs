@@ -170,17 +170,7 @@ pub struct CatalogConfig {
 }
 
 /// Options of an `s3://` store.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct S3Options {
-    /// S3 endpoint URL.
-    pub endpoint: Option<String>,
-    /// Access key.
-    pub access_key_id: Option<String>,
-    /// Secret key.
-    pub secret_access_key: Option<String>,
-    /// Signing region.
-    pub region: Option<String>,
-}
+pub use stencil_core::S3Options;
 
 /// `[[region]]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -295,11 +285,15 @@ const DEFAULT_REGIONS: [(&str, &str); 3] = [
 ];
 
 impl Config {
-    /// `(region, chunk_store URL)` of every region, as `RegionStores::open` takes them.
-    pub fn chunk_stores(&self) -> Vec<(String, String)> {
+    /// The chunk store of every region, as `RegionStores::open` takes them.
+    pub fn chunk_stores(&self) -> Vec<stencil_core::StoreSpec> {
         self.regions
             .iter()
-            .map(|r| (r.id.clone(), r.chunk_store.clone()))
+            .map(|r| stencil_core::StoreSpec {
+                region: r.id.clone(),
+                url: r.chunk_store.clone(),
+                s3: r.s3(),
+            })
             .collect()
     }
 

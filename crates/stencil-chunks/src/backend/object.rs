@@ -23,6 +23,51 @@ use super::{BlobInfo, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 
+/// How to reach an S3-compatible server (Garage, Ceph RGW, MinIO, OSS, AWS).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct S3Options {
+    /// Endpoint URL (`http://` is allowed); `None` means AWS.
+    pub endpoint: Option<String>,
+    /// Access key; with `secret_access_key`, or neither (unsigned requests).
+    pub access_key_id: Option<String>,
+    /// Secret key.
+    pub secret_access_key: Option<String>,
+    /// Signing region (default `us-east-1`).
+    pub region: Option<String>,
+}
+
+/// An S3 client for `bucket`: path-style addressing (what Garage and MinIO serve on loopback),
+/// no conditional writes relied on. The error is a sentence for the operator.
+pub fn s3_store(
+    bucket: &str,
+    opts: &S3Options,
+) -> std::result::Result<Arc<dyn ObjectStore>, String> {
+    use object_store::aws::AmazonS3Builder;
+    if bucket.is_empty() {
+        return Err("no S3 bucket named".into());
+    }
+    let mut builder = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(opts.region.as_deref().unwrap_or("us-east-1"))
+        .with_virtual_hosted_style_request(false);
+    if let Some(endpoint) = &opts.endpoint {
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"));
+    }
+    builder = match (&opts.access_key_id, &opts.secret_access_key) {
+        (Some(id), Some(secret)) => builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret),
+        (None, None) => builder.with_skip_signature(true),
+        _ => return Err("give both access_key_id and secret_access_key, or neither".into()),
+    };
+    builder
+        .build()
+        .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        .map_err(|e| format!("cannot configure the S3 client: {e}"))
+}
+
 /// A chunk store in an object store.
 #[derive(Debug)]
 pub struct ObjectBackend {

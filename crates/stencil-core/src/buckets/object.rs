@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::StreamExt;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use stencil_formats::{DiskReader, Format};
@@ -92,30 +91,14 @@ impl ObjectBucket {
             check_prefix(&format!("{}/", prefix.trim_end_matches('/')))
                 .map_err(|_| invalid(format!("url {:?} has an invalid prefix", spec.url)))?;
         }
-        let mut builder = AmazonS3Builder::new()
-            .with_bucket_name(bucket)
-            .with_region(spec.s3_region.as_deref().unwrap_or("us-east-1"))
-            .with_virtual_hosted_style_request(false);
-        if let Some(endpoint) = &spec.endpoint {
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"));
-        }
-        builder = match (&spec.access_key_id, &spec.secret_access_key) {
-            (Some(id), Some(secret)) => builder
-                .with_access_key_id(id)
-                .with_secret_access_key(secret),
-            (None, None) => builder.with_skip_signature(true),
-            _ => {
-                return Err(invalid(
-                    "give both access_key_id and secret_access_key, or neither".into(),
-                ));
-            }
+        let opts = stencil_chunks::backend::object::S3Options {
+            endpoint: spec.endpoint.clone(),
+            access_key_id: spec.access_key_id.clone(),
+            secret_access_key: spec.secret_access_key.clone(),
+            region: spec.s3_region.clone(),
         };
-        let store = builder
-            .build()
-            .map_err(|e| invalid(format!("cannot configure the S3 client: {e}")))?;
-        ObjectBucket::new(&spec.name, &spec.region, Arc::new(store), prefix)
+        let store = stencil_chunks::backend::object::s3_store(bucket, &opts).map_err(invalid)?;
+        ObjectBucket::new(&spec.name, &spec.region, store, prefix)
     }
 
     fn path(&self, key: &str) -> Result<ObjPath, BucketError> {
