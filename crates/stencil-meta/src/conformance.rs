@@ -12,6 +12,7 @@ use stencil_domain::{
 use crate::{ImageQuery, MetaError, MetaStore, Visibility};
 
 mod instances;
+mod leases;
 mod lifecycle;
 mod shares;
 mod snapshots;
@@ -117,6 +118,9 @@ pub async fn run(store: &MetaStore) {
     shares::a_share_shows_the_image_to_that_account_only_until_unshared(store).await;
     shares::subscriptions_are_per_account_and_product(store).await;
     shares::the_share_limit_is_checked_inside_the_batch(store).await;
+    leases::a_lease_has_one_holder_until_it_expires(store).await;
+    leases::racing_nodes_get_a_lease_once(store).await;
+    leases::a_nonce_is_accepted_once_per_access_key_within_the_window(store).await;
 }
 
 async fn round_trip_and_conflict(store: &MetaStore) {

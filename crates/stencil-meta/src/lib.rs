@@ -14,6 +14,8 @@
 //! | `client_tokens`   | `ClientToken` idempotency: fingerprint and result    |
 //! | `instances`, `disks` | instances and their disks: columns + JSON         |
 //! | `resource_tags`   | tag index of instances and disks                     |
+//! | `leases`          | which node works on a task (or runs GC), until when  |
+//! | `signature_nonces` | nonces seen within the timestamp window, all nodes  |
 //!
 //! Both backends run the same SQL (see `db`), and the same [`conformance`] suite. Migrations
 //! are embedded and run at open; SQLite runs in WAL mode with `synchronous=NORMAL`.
@@ -27,6 +29,7 @@ mod counts;
 mod db;
 mod images;
 mod instances;
+mod leases;
 mod query;
 mod shares;
 mod snapshots;
@@ -40,6 +43,7 @@ pub mod conformance;
 pub use batch::Write;
 pub use db::Backend;
 pub use instances::{DiskQuery, InstanceQuery};
+pub use leases::LeaseState;
 pub use query::{ImageQuery, Visibility};
 pub use shares::ImageShare;
 pub use snapshots::SnapshotQuery;
