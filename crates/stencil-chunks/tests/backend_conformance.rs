@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use stencil_chunks::backend::object::{ObjectBackend, S3Options, s3_store};
 use stencil_chunks::backend::{ChunkBackend, Namespace, PutOutcome};
 use stencil_chunks::{ChunkHasher, Digest, Error};
 
@@ -142,6 +143,63 @@ fn local_backend_conforms() {
 fn object_store_backend_conforms() {
     conformance(common::memory());
     concurrent_puts_of_one_digest_agree(common::memory());
+}
+
+/// A real S3 server from the environment (`tests/infra/scaleout.sh` exports these for a 3-node
+/// Garage cluster): the store and a key prefix no other run uses.
+fn s3_from_env() -> Option<(Arc<dyn object_store::ObjectStore>, String)> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let endpoint = var("STENCIL_TEST_S3_ENDPOINT")?;
+    let opts = S3Options {
+        endpoint: Some(endpoint),
+        access_key_id: var("STENCIL_TEST_S3_ACCESS_KEY_ID"),
+        secret_access_key: var("STENCIL_TEST_S3_SECRET_ACCESS_KEY"),
+        region: var("STENCIL_TEST_S3_REGION"),
+    };
+    let bucket = var("STENCIL_TEST_S3_BUCKET").expect("STENCIL_TEST_S3_BUCKET names the bucket");
+    let store = s3_store(&bucket, &opts).expect("S3 client");
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos();
+    let prefix = format!("test/backend-conformance-{}-{nanos}", std::process::id());
+    Some((store, prefix))
+}
+
+/// Deletes every object under `prefix`.
+fn delete_prefix(store: &dyn object_store::ObjectStore, prefix: &str) {
+    use futures_util::StreamExt;
+    use object_store::ObjectStoreExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let prefix = object_store::path::Path::from(prefix);
+        let keys: Vec<_> = store
+            .list(Some(&prefix))
+            .map(|meta| meta.expect("list").location)
+            .collect()
+            .await;
+        for key in keys {
+            store.delete(&key).await.expect("delete");
+        }
+    });
+}
+
+#[test]
+fn s3_backend_conforms() {
+    let Some((store, prefix)) = s3_from_env() else {
+        eprintln!("STENCIL_TEST_S3_ENDPOINT is not set: skipping the S3 backend conformance suite");
+        return;
+    };
+    eprintln!("S3 backend conformance under {prefix}/");
+    let backend = |sub: &str| -> Arc<dyn ChunkBackend> {
+        Arc::new(ObjectBackend::new(store.clone(), &format!("{prefix}/{sub}")).expect("backend"))
+    };
+    conformance(backend("conformance"));
+    concurrent_puts_of_one_digest_agree(backend("concurrent"));
+    delete_prefix(store.as_ref(), &prefix);
 }
 
 #[test]

@@ -92,6 +92,38 @@ fn object_bucket_under_a_prefix_passes_the_suite_and_keeps_keys_under_it() {
     assert_eq!(bucket.list("").unwrap(), vec![("a/b.qcow2".into(), 1)]);
 }
 
+/// The suite against a real S3 server when `STENCIL_TEST_S3_ENDPOINT` names one (run-tests starts
+/// a 3-node Garage cluster, see `tests/infra/scaleout.sh`): the image bucket under a prefix no
+/// other run uses, opened from an `s3://` spec as the server opens it.
+#[test]
+fn s3_bucket_passes_the_conformance_suite() {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = var("STENCIL_TEST_S3_ENDPOINT") else {
+        eprintln!("STENCIL_TEST_S3_ENDPOINT is not set: skipping the S3 bucket conformance suite");
+        return;
+    };
+    let bucket = var("STENCIL_TEST_S3_IMAGE_BUCKET").expect("STENCIL_TEST_S3_IMAGE_BUCKET is set");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let url = format!(
+        "s3://{bucket}/test/bucket-conformance-{}-{nanos}",
+        std::process::id()
+    );
+    eprintln!("S3 bucket conformance in {url}");
+    let bucket = open_bucket(&BucketSpec {
+        endpoint: Some(endpoint),
+        access_key_id: var("STENCIL_TEST_S3_ACCESS_KEY_ID"),
+        secret_access_key: var("STENCIL_TEST_S3_SECRET_ACCESS_KEY"),
+        s3_region: var("STENCIL_TEST_S3_REGION"),
+        ..spec("garage-images", &url)
+    })
+    .unwrap();
+    conformance::run(bucket.as_ref());
+    assert_eq!(bucket.list("").unwrap(), vec![], "objects left behind");
+}
+
 #[test]
 fn files_copied_into_a_file_bucket_are_objects_and_raw_holes_stay_holes() {
     let dir = tempfile::tempdir().unwrap();
