@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 
+pub mod io_runtime;
 pub mod local;
 pub mod object;
 

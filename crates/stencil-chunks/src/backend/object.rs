@@ -3,10 +3,11 @@
 //! Keys mirror the local layout under a prefix: `<prefix>chunks/<hex[0..4]>/<hex>`,
 //! `<prefix>indexes/<name>.idx`, `<prefix>sessions/<id>.session`.
 //!
-//! Sync/async bridge: the backend owns a small multi-threaded tokio runtime (2 workers) and every
-//! trait method `block_on`s one future on it. Callers are plain threads (the import pipeline's
-//! workers); async callers must use `spawn_blocking`. Do not drop the backend inside an async
-//! context (tokio forbids dropping a runtime there); keep it in an `Arc` owned by the service.
+//! Sync/async bridge: the backend owns a small multi-threaded tokio runtime (2 workers,
+//! [`IoRuntime`]); every trait method spawns one future on it and waits for the answer. Callers
+//! are plain threads (the import pipeline's workers); async callers must use `spawn_blocking`
+//! (waiting on a runtime worker would stall it). Dropping the backend anywhere is fine: the
+//! runtime shuts down in the background.
 //!
 //! Put-if-absent is HEAD then PUT (never a conditional PUT, which many S3-compatible servers lack).
 //! Two writers racing on one name both write the same plaintext, so either result is correct.
@@ -19,6 +20,7 @@ use futures_util::StreamExt;
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
+use super::io_runtime::IoRuntime;
 use super::{BlobInfo, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -73,7 +75,7 @@ pub fn s3_store(
 pub struct ObjectBackend {
     store: Arc<dyn ObjectStore>,
     prefix: String,
-    rt: tokio::runtime::Runtime,
+    rt: IoRuntime,
 }
 
 impl ObjectBackend {
@@ -84,11 +86,7 @@ impl ObjectBackend {
             p if p.ends_with('/') => p.to_string(),
             p => format!("{p}/"),
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("stencil-chunks-io")
-            .enable_all()
-            .build()
+        let rt = IoRuntime::new("stencil-chunks-io")
             .map_err(|e| Error::io("start object store runtime", "", e))?;
         Ok(ObjectBackend { store, prefix, rt })
     }
@@ -115,7 +113,8 @@ impl ObjectBackend {
     }
 
     fn head(&self, key: &ObjPath) -> Result<Option<SystemTime>> {
-        match self.rt.block_on(self.store.head(key)) {
+        let (store, k) = (self.store.clone(), key.clone());
+        match self.rt.run(async move { store.head(&k).await }) {
             Ok(meta) => Ok(Some(SystemTime::from(meta.last_modified))),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(Self::err("head", key, e)),
@@ -123,8 +122,9 @@ impl ObjectBackend {
     }
 
     fn get(&self, key: &ObjPath) -> Result<Option<Vec<u8>>> {
-        let res = self.rt.block_on(async {
-            match self.store.get(key).await {
+        let (store, k) = (self.store.clone(), key.clone());
+        let res = self.rt.run(async move {
+            match store.get(&k).await {
                 Ok(r) => r.bytes().await.map(Some),
                 Err(object_store::Error::NotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
@@ -136,14 +136,16 @@ impl ObjectBackend {
 
     fn put(&self, key: &ObjPath, bytes: &[u8]) -> Result<()> {
         let payload = PutPayload::from(bytes.to_vec());
+        let (store, k) = (self.store.clone(), key.clone());
         self.rt
-            .block_on(self.store.put(key, payload))
+            .run(async move { store.put(&k, payload).await })
             .map(|_| ())
             .map_err(|e| Self::err("put", key, e))
     }
 
     fn delete(&self, key: &ObjPath) -> Result<()> {
-        match self.rt.block_on(self.store.delete(key)) {
+        let (store, k) = (self.store.clone(), key.clone());
+        match self.rt.run(async move { store.delete(&k).await }) {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(Self::err("delete", key, e)),
         }
@@ -155,13 +157,25 @@ impl ObjectBackend {
         f: &mut dyn FnMut(object_store::ObjectMeta) -> Result<()>,
     ) -> Result<()> {
         let key = ObjPath::from(prefix);
-        self.rt.block_on(async {
-            let mut stream = self.store.list(Some(&key));
-            while let Some(meta) = stream.next().await {
-                f(meta.map_err(|e| Self::err("list", &key, e))?)?;
-            }
-            Ok(())
-        })
+        let (store, k) = (self.store.clone(), key.clone());
+        // Listed in full first (one page stream), then handed to `f` on this thread.
+        let metas = self
+            .rt
+            .run(async move {
+                let mut out = Vec::new();
+                let mut stream = store.list(Some(&k));
+                while let Some(meta) = stream.next().await {
+                    out.push(meta?);
+                }
+                Ok(out)
+            })
+            .map_err(|e| Self::err("list", &key, e))?;
+        metas.into_iter().try_for_each(f)
+    }
+
+    fn copy_onto_itself(&self, key: &ObjPath) -> bool {
+        let (store, k) = (self.store.clone(), key.clone());
+        self.rt.run(async move { store.copy(&k, &k).await }).is_ok()
     }
 }
 
@@ -184,7 +198,7 @@ impl ChunkBackend for ObjectBackend {
         if self.head(&key)?.is_none() {
             return Ok(false);
         }
-        if self.rt.block_on(self.store.copy(&key, &key)).is_ok() {
+        if self.copy_onto_itself(&key) {
             return Ok(true);
         }
         match self.get(&key)? {

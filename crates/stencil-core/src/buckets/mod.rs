@@ -33,7 +33,6 @@ mod file;
 mod keys;
 mod object;
 mod range;
-mod runtime;
 mod upload;
 
 pub mod conformance;

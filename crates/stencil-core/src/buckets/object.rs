@@ -21,9 +21,9 @@ use stencil_formats::{DiskReader, Format};
 
 use super::keys::{check_key, check_prefix, prefix_dir};
 use super::range::{CachedRanges, Fetch};
-use super::runtime::IoRuntime;
 use super::upload::UploadWriter;
 use super::{Bucket, BucketError, BucketSpec, ObjectWriter};
+use stencil_chunks::backend::io_runtime::IoRuntime;
 
 /// Default first part size of multipart uploads (S3's minimum is 5 MiB).
 pub const DEFAULT_PART_SIZE: usize = 8 << 20;
@@ -53,7 +53,7 @@ impl ObjectBucket {
         } else {
             format!("{prefix}/")
         };
-        let rt = IoRuntime::new().map_err(|source| BucketError::Io {
+        let rt = IoRuntime::new("stencil-bucket-io").map_err(|source| BucketError::Io {
             bucket: name.to_string(),
             key: String::new(),
             op: "start the I/O runtime of",

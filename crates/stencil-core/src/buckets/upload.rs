@@ -8,8 +8,8 @@ use std::sync::Arc;
 use object_store::path::Path as ObjPath;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 
-use super::runtime::IoRuntime;
 use super::{BucketError, ObjectWriter};
+use stencil_chunks::backend::io_runtime::IoRuntime;
 
 /// Part uploads running at once per writer.
 const IN_FLIGHT: usize = 3;
@@ -242,7 +242,7 @@ mod tests {
     #[test]
     fn part_sizes_double_every_thousand_parts_up_to_a_cap() {
         let store = Arc::new(object_store::memory::InMemory::new());
-        let rt = Arc::new(IoRuntime::new().unwrap());
+        let rt = Arc::new(IoRuntime::new("stencil-bucket-io").unwrap());
         let mut w = UploadWriter::new("b", "k", store, ObjPath::from("k"), rt, 8 << 20);
         let mut size_at = |parts| {
             w.parts = parts;

@@ -1,30 +1,33 @@
-//! The small tokio runtime an object bucket runs its requests on, callable from any thread.
+//! The small tokio runtime object-store clients (chunk stores, buckets) run their requests on,
+//! callable from any thread that is not itself a runtime worker.
 
 use std::future::Future;
 use std::io;
 
 /// A runtime that shuts down in the background when dropped, so dropping it never panics.
 #[derive(Debug)]
-pub(super) struct IoRuntime {
+pub struct IoRuntime {
     rt: Option<tokio::runtime::Runtime>,
 }
 
 impl IoRuntime {
-    pub(super) fn new() -> io::Result<Self> {
+    /// A runtime of two I/O threads named `name`.
+    pub fn new(name: &str) -> io::Result<Self> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .thread_name("stencil-bucket-io")
+            .thread_name(name)
             .enable_all()
             .build()?;
         Ok(IoRuntime { rt: Some(rt) })
     }
 
-    pub(super) fn handle(&self) -> &tokio::runtime::Handle {
+    /// Its handle, to spawn on.
+    pub fn handle(&self) -> &tokio::runtime::Handle {
         self.rt.as_ref().expect("runtime lives until drop").handle()
     }
 
     /// Runs `fut` on the runtime and waits for it on this thread.
-    pub(super) fn run<T, F>(&self, fut: F) -> object_store::Result<T>
+    pub fn run<T, F>(&self, fut: F) -> object_store::Result<T>
     where
         T: Send + 'static,
         F: Future<Output = object_store::Result<T>> + Send + 'static,
@@ -35,7 +38,7 @@ impl IoRuntime {
         });
         rx.recv().unwrap_or_else(|_| {
             Err(object_store::Error::Generic {
-                store: "stencil-bucket",
+                store: "stencil-io",
                 source: "the I/O task stopped before answering".into(),
             })
         })
