@@ -26,7 +26,7 @@ pub mod jobs;
 mod lifecycle;
 pub mod maintenance;
 mod regions;
-mod runner;
+pub mod runner;
 mod sharing;
 mod stores;
 
@@ -35,7 +35,7 @@ pub use images::{ImageService, alias_for, compatible_combos, traits_of};
 pub use instances::Instances;
 pub use lifecycle::{Imported, Lifecycle, SnapshotView};
 pub use regions::{Region, Regions};
-pub use runner::TaskRunner;
+pub use runner::{DEFAULT_LEASE_TTL, TaskRunner};
 pub use sharing::{SharePermissions, Sharing};
 pub use stencil_chunks::backend::object::S3Options;
 pub use stores::{KmsKey, RegionStores, StoreOpenError, StoreSpec};

@@ -75,6 +75,16 @@ pub async fn collect_garbage(
     let mut regions: Vec<_> = stores.iter().map(|(r, s)| (r.clone(), s.clone())).collect();
     regions.sort_by(|a, b| a.0.cmp(&b.0));
     for (region, store) in regions {
+        // Indexes are listed before the records that keep them are read: an index committed
+        // after the listing (another node's import finishing now) is not looked at, and one
+        // listed was committed before its snapshot or task could be missing from the read.
+        let listed = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.list_indexes())
+                .await
+                .map_err(|e| DomainError::Internal(e.to_string()))?
+                .map_err(|e| DomainError::Internal(format!("GC of region {region}: {e}")))?
+        };
         let keep = needed_indexes(meta, &region).await?;
         let disks: HashSet<String> = meta
             .all_disks()
@@ -86,7 +96,7 @@ pub async fn collect_garbage(
         let done =
             tokio::task::spawn_blocking(move || -> Result<RegionGc, stencil_chunks::Error> {
                 let mut orphans = Vec::new();
-                for name in store.list_indexes()? {
+                for name in listed {
                     let disk_base = name
                         .rfind("-g")
                         .is_some_and(|at| disks.contains(&name[..at + 2]));
@@ -127,4 +137,68 @@ pub async fn verify_stores(
         out.push((region, report));
     }
     Ok(out)
+}
+
+/// Scheduled maintenance: `work` runs every `every` on one node at a time, the one holding the
+/// lease `name` (it keeps it by taking it again each round; if it dies, another node takes it
+/// once it has not been renewed for two rounds, or ten minutes if that is longer).
+pub fn schedule<F, Fut>(
+    meta: MetaStore,
+    node: String,
+    name: &'static str,
+    every: std::time::Duration,
+    work: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<String, ServiceError>> + Send,
+{
+    let ttl = (every * 2).max(std::time::Duration::from_secs(600));
+    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let now = crate::runner::now_ms();
+            match meta.acquire_lease(name, &node, now, ttl_ms).await {
+                Ok(true) => match work().await {
+                    Ok(summary) => tracing::info!(node = %node, "scheduled {name}: {summary}"),
+                    Err(e) => tracing::warn!(node = %node, "scheduled {name} failed: {e}"),
+                },
+                Ok(false) => tracing::debug!(node = %node, "scheduled {name} runs on another node"),
+                Err(e) => tracing::warn!("scheduled {name}: cannot take its lease: {e}"),
+            }
+        }
+    })
+}
+
+/// One line about a GC run.
+pub fn gc_summary(runs: &[RegionGc]) -> String {
+    runs.iter()
+        .map(|r| {
+            format!(
+                "{}: {} orphan indexes, {} chunks ({} bytes) removed",
+                r.region,
+                r.orphan_indexes.len(),
+                r.chunks.removed,
+                r.chunks.removed_bytes
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One line about a verify run.
+pub fn verify_summary(runs: &[(String, VerifyReport)]) -> String {
+    runs.iter()
+        .map(|(region, r)| {
+            format!(
+                "{region}: {} chunks checked, {} bad, {} missing, {} unreadable indexes",
+                r.blobs_checked,
+                r.bad.len(),
+                r.missing.len(),
+                r.bad_indexes.len()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }

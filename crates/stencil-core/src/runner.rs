@@ -28,7 +28,7 @@ use chrono::Utc;
 use stencil_domain::{
     DiskType, ImageStatus, Snapshot, SnapshotStatus, Task, TaskFailure, TaskStatus,
 };
-use stencil_meta::{MetaError, Write};
+use stencil_meta::{LeaseState, MetaError, Write};
 use tokio::sync::Semaphore;
 
 use crate::jobs::{self, JobCtx, JobEnv, JobError, JobSpec, Outcome};
@@ -44,24 +44,63 @@ pub const COPIES_PER_REGION: usize = 5;
 
 const GIB: u64 = 1 << 30;
 
+/// How long a node's lease on a task lasts without renewal, by default: a node that dies
+/// loses its tasks to another node after this long.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
+
 /// Runs tasks in the background. Cheap to clone.
+///
+/// Several nodes may share one database: each task runs on the node holding its lease
+/// (`task:<id>`, see `stencil_meta::leases`). The node that creates a task takes the lease as
+/// it starts it, and renews it every third of the lease time ([`TaskRunner::keep_leases`]); the
+/// same loop takes over unfinished tasks whose lease expired (their node died) and runs them
+/// again, which every job supports (resume = retry). A node that finds its lease taken stops
+/// the job and records nothing. Cancelling a task another node runs sets the lease's cancel
+/// flag, which that node sees at its next renewal.
 #[derive(Debug, Clone)]
 pub struct TaskRunner {
     env: JobEnv,
     running: Arc<Mutex<HashMap<String, Arc<JobCtx>>>>,
     slots: Arc<Semaphore>,
     copy_slots: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    node: Arc<str>,
+    lease_ttl: Duration,
+}
+
+fn lease_name(task_id: &str) -> String {
+    format!("task:{task_id}")
+}
+
+/// Milliseconds since the epoch, what leases count in.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
 }
 
 impl TaskRunner {
-    /// A runner over `env`.
+    /// A runner over `env`, as a node with a generated ID and the default lease time.
     pub fn new(env: JobEnv) -> Self {
+        let node = format!("node-{}-{:08x}", std::process::id(), rand::random::<u32>());
         TaskRunner {
             env,
             running: Arc::default(),
             slots: Arc::new(Semaphore::new(RUNNING_JOBS)),
             copy_slots: Arc::default(),
+            node: node.into(),
+            lease_ttl: DEFAULT_LEASE_TTL,
         }
+    }
+
+    /// Sets this node's ID (unique among the nodes of one database) and the lease time.
+    #[must_use]
+    pub fn with_lease(mut self, node: &str, ttl: Duration) -> Self {
+        self.node = node.into();
+        self.lease_ttl = ttl.max(Duration::from_millis(300));
+        self
+    }
+
+    /// This node's ID.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// What jobs work with.
@@ -69,40 +108,159 @@ impl TaskRunner {
         &self.env
     }
 
-    /// Starts every task a previous process left unfinished. Returns how many.
-    pub async fn recover(&self) -> Result<usize, MetaError> {
-        let tasks = self.env.meta.unfinished_tasks().await?;
-        let n = tasks.len();
-        for task in tasks {
-            tracing::info!(task = %task.id, action = %task.action, attempts = task.attempts, "resuming task");
-            self.start(task);
+    fn ttl_ms(&self) -> i64 {
+        i64::try_from(self.lease_ttl.as_millis()).unwrap_or(i64::MAX / 4)
+    }
+
+    /// Starts every unfinished task no live node holds. `sole_node`: this process is the only
+    /// node of its database (SQLite), so every lease on record is a killed process's and is
+    /// dropped first; otherwise only expired leases are taken over. Returns how many started.
+    pub async fn recover(&self, sole_node: bool) -> Result<usize, MetaError> {
+        if sole_node {
+            self.env.meta.clear_leases().await?;
+        }
+        self.take_over().await
+    }
+
+    /// Claims and starts the unfinished tasks that nobody runs (expired or no lease).
+    async fn take_over(&self) -> Result<usize, MetaError> {
+        let mut n = 0;
+        for task in self.env.meta.unfinished_tasks().await? {
+            let id = task.id.to_string();
+            if self.is_running(&id)
+                || !self
+                    .env
+                    .meta
+                    .acquire_lease(&lease_name(&id), &self.node, now_ms(), self.ttl_ms())
+                    .await?
+            {
+                continue;
+            }
+            tracing::info!(task = %task.id, action = %task.action, attempts = task.attempts, node = %self.node, "resuming task");
+            let ctx = Arc::new(JobCtx::default());
+            self.lock().insert(id, ctx.clone());
+            self.spawn_claimed(task, ctx);
+            n += 1;
         }
         Ok(n)
     }
 
-    /// Runs `task` (already stored) in the background.
+    /// Renews this node's leases, passes on cancel requests, stops jobs whose lease another
+    /// node took, and takes over tasks whose node died; every third of the lease time, until
+    /// the process ends.
+    pub fn keep_leases(&self) -> tokio::task::JoinHandle<()> {
+        let runner = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(runner.lease_ttl / 3).await;
+                if let Err(e) = runner.renew_all().await {
+                    tracing::warn!("renewing task leases: {e}");
+                }
+                if let Err(e) = runner.take_over().await {
+                    tracing::warn!("taking over tasks of other nodes: {e}");
+                }
+            }
+        })
+    }
+
+    async fn renew_all(&self) -> Result<(), MetaError> {
+        let running: Vec<(String, Arc<JobCtx>)> = self
+            .lock()
+            .iter()
+            .map(|(id, ctx)| (id.clone(), ctx.clone()))
+            .collect();
+        for (id, ctx) in running {
+            self.check_lease(&id, &ctx).await?;
+        }
+        Ok(())
+    }
+
+    /// Renews one task's lease and acts on what it finds; `false` if the lease is lost.
+    async fn check_lease(&self, id: &str, ctx: &JobCtx) -> Result<bool, MetaError> {
+        let expires = now_ms() + self.ttl_ms();
+        match self
+            .env
+            .meta
+            .renew_lease(&lease_name(id), &self.node, expires)
+            .await?
+        {
+            LeaseState::Held { cancel } => {
+                if cancel && !ctx.is_cancelled() {
+                    tracing::info!(task = %id, "cancel requested through the task's lease");
+                    ctx.cancel();
+                }
+                Ok(true)
+            }
+            LeaseState::Lost => {
+                if !ctx.is_lost() {
+                    tracing::warn!(task = %id, node = %self.node, "lease lost to another node; stopping the job");
+                    ctx.lose();
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs `task` (already stored) in the background, once this node holds its lease.
     pub fn start(&self, task: Task) {
         let ctx = Arc::new(JobCtx::default());
         self.lock().insert(task.id.to_string(), ctx.clone());
         let runner = self.clone();
         tokio::spawn(async move {
             let id = task.id.to_string();
-            if let Err(e) = runner.drive(task, ctx).await {
+            let claimed = runner
+                .env
+                .meta
+                .acquire_lease(&lease_name(&id), &runner.node, now_ms(), runner.ttl_ms())
+                .await;
+            match claimed {
+                Ok(true) => runner.spawn_claimed(task, ctx),
+                Ok(false) => {
+                    // Another node's take-over scan got there first: it runs the task.
+                    runner.lock().remove(&id);
+                }
+                Err(e) => {
+                    tracing::error!(task = %id, "cannot take the task's lease: {e}");
+                    runner.lock().remove(&id);
+                }
+            }
+        });
+    }
+
+    fn spawn_claimed(&self, task: Task, ctx: Arc<JobCtx>) {
+        let runner = self.clone();
+        tokio::spawn(async move {
+            let id = task.id.to_string();
+            // A cancel asked for while the task had no live holder applies at once.
+            let result = match runner.check_lease(&id, &ctx).await {
+                Ok(true) => runner.drive(task, ctx.clone()).await,
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
                 tracing::error!(task = %id, "task bookkeeping failed: {e}");
+            }
+            if !ctx.is_lost()
+                && let Err(e) = runner
+                    .env
+                    .meta
+                    .release_lease(&lease_name(&id), &runner.node)
+                    .await
+            {
+                tracing::warn!(task = %id, "cannot release the task's lease: {e}");
             }
             runner.lock().remove(&id);
         });
     }
 
-    /// Asks a running task to stop. `false` if this process does not run it.
-    pub fn cancel(&self, task_id: &str) -> bool {
-        match self.lock().get(task_id) {
-            Some(ctx) => {
-                ctx.cancel();
-                true
-            }
-            None => false,
+    /// Asks a task to stop: at once if this node runs it, else through its lease (the node
+    /// holding it, or the next to take it over, stops it). `false` if nobody runs the task.
+    pub async fn cancel(&self, task_id: &str) -> Result<bool, MetaError> {
+        if let Some(ctx) = self.lock().get(task_id) {
+            ctx.cancel();
+            return Ok(true);
         }
+        self.env.meta.request_cancel(&lease_name(task_id)).await
     }
 
     /// Whether this process runs the task now.
@@ -138,6 +296,9 @@ impl TaskRunner {
             tokio::select! {
                 permit = slots.acquire() => break permit,
                 () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if ctx.is_lost() {
+                        return Ok(());
+                    }
                     if ctx.is_cancelled() {
                         return self.complete(task, &spec, Err(JobError::Cancelled)).await;
                     }
@@ -174,6 +335,11 @@ impl TaskRunner {
                 }
             }
         };
+        // The result is recorded only by the node that still holds the task.
+        if ctx.is_lost() || !self.check_lease(task.id.as_str(), &ctx).await? {
+            tracing::warn!(task = %task.id, "the task moved to another node; its result here is dropped");
+            return Ok(());
+        }
         self.complete(task, &spec, result).await
     }
 

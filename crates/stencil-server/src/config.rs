@@ -129,6 +129,21 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// This node's name among the nodes sharing one database (leases record it); generated
+    /// per process when empty.
+    #[serde(default)]
+    pub node_id: String,
+    /// How long a node's lease on a task lasts unrenewed: a node that dies loses its tasks to
+    /// another node after this many seconds.
+    #[serde(default = "default_task_lease_secs")]
+    pub task_lease_secs: f64,
+    /// Run GC every this many seconds on one node at a time (0: only `stencil admin gc`).
+    #[serde(default)]
+    pub gc_interval_secs: u64,
+    /// Verify every chunk store every this many seconds on one node at a time (0: only
+    /// `stencil admin verify`).
+    #[serde(default)]
+    pub verify_interval_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -138,8 +153,16 @@ impl Default for ServerConfig {
             nbd_listen: default_nbd_listen(),
             data_dir: default_data_dir(),
             max_body_bytes: default_max_body(),
+            node_id: String::new(),
+            task_lease_secs: default_task_lease_secs(),
+            gc_interval_secs: 0,
+            verify_interval_secs: 0,
         }
     }
+}
+
+fn default_task_lease_secs() -> f64 {
+    stencil_core::DEFAULT_LEASE_TTL.as_secs_f64()
 }
 
 /// `[metadata]`.
@@ -381,6 +404,12 @@ impl Config {
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.regions.is_empty() {
             return bad("at least one [[region]] is required".into());
+        }
+        if !(self.server.task_lease_secs.is_finite() && self.server.task_lease_secs >= 0.3) {
+            return bad(format!(
+                "server.task_lease_secs must be at least 0.3, not {}",
+                self.server.task_lease_secs
+            ));
         }
         for (i, r) in self.regions.iter().enumerate() {
             if self.regions[..i].iter().any(|o| o.id == r.id) {

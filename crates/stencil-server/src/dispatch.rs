@@ -60,10 +60,12 @@ async fn run(
     auth: &Authenticated,
     reply: &Reply<'_>,
 ) -> Result<Rendered, EcsError> {
-    if !state
+    let fresh = state
         .nonces
         .check_and_record(&auth.access_key_id, &auth.nonce)
-    {
+        .await
+        .map_err(|e| service_error(e.into()))?;
+    if !fresh {
         return Err(EcsError::new(
             ErrorCode::SignatureNonceUsed,
             "Specified signature nonce was used already.",

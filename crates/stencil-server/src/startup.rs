@@ -15,7 +15,7 @@ use stencil_meta::MetaStore;
 
 use crate::config::{AccountConfig, Config};
 use crate::credentials::{self, CredentialsError};
-use crate::nonce::NonceCache;
+use crate::nonce::Nonces;
 use crate::state::AppState;
 
 /// Why the server could not start.
@@ -200,12 +200,20 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         "public catalog published"
     );
     let disks = DiskRegistry::new(config.server.data_dir.join("disks"), stores.clone());
-    let runner = TaskRunner::new(JobEnv {
+    let mut runner = TaskRunner::new(JobEnv {
         meta: meta.clone(),
         stores: stores.clone(),
         buckets: buckets.clone(),
         disks: disks.clone(),
     });
+    let node = match config.server.node_id.as_str() {
+        "" => runner.node().to_string(),
+        id => id.to_string(),
+    };
+    runner = runner.with_lease(
+        &node,
+        std::time::Duration::from_secs_f64(config.server.task_lease_secs),
+    );
     let lifecycle = Lifecycle::new(
         meta.clone(),
         regions.clone(),
@@ -214,7 +222,7 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         runner.clone(),
     );
     let images = ImageService::new(meta.clone(), regions, Arc::new(instance_types));
-    let instances = Instances::new(lifecycle.clone(), images.clone(), stores, disks);
+    let instances = Instances::new(lifecycle.clone(), images.clone(), stores.clone(), disks);
     // Disks first: a resumed snapshot task needs its disks open.
     let opened = instances
         .open_all()
@@ -223,15 +231,21 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
     if opened > 0 {
         tracing::info!(disks = opened, "disks opened");
     }
-    let resumed = runner.recover().await.map_err(StartError::Recover)?;
+    let sole_node = meta.backend() == stencil_meta::Backend::Sqlite;
+    let resumed = runner
+        .recover(sole_node)
+        .await
+        .map_err(StartError::Recover)?;
     if resumed > 0 {
         tracing::info!(tasks = resumed, "resumed unfinished tasks");
     }
+    runner.keep_leases();
+    schedule_maintenance(&config.server, &meta, &stores, &node);
     let accounts = AppState::accounts_from(&accounts);
     let sharing = Sharing::new(lifecycle.clone(), accounts.values().map(|a| a.id.clone()));
     let state = AppState {
         accounts,
-        nonces: NonceCache::default(),
+        nonces: Nonces::for_store(&meta),
         images,
         lifecycle,
         instances,
@@ -245,6 +259,49 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         default_account,
         meta,
     })
+}
+
+/// Scheduled GC and verify (`[server] gc_interval_secs`, `verify_interval_secs`), each on one
+/// node at a time.
+fn schedule_maintenance(
+    server: &crate::config::ServerConfig,
+    meta: &stencil_meta::MetaStore,
+    stores: &RegionStores,
+    node: &str,
+) {
+    use stencil_core::maintenance::{
+        collect_garbage, gc_summary, schedule, verify_stores, verify_summary,
+    };
+    let secs = std::time::Duration::from_secs;
+    if server.gc_interval_secs > 0 {
+        let (m, st) = (meta.clone(), stores.clone());
+        schedule(
+            meta.clone(),
+            node.to_string(),
+            "gc",
+            secs(server.gc_interval_secs),
+            move || {
+                let (m, st) = (m.clone(), st.clone());
+                async move {
+                    let runs = collect_garbage(&m, &st, Default::default()).await?;
+                    Ok(gc_summary(&runs))
+                }
+            },
+        );
+    }
+    if server.verify_interval_secs > 0 {
+        let st = stores.clone();
+        schedule(
+            meta.clone(),
+            node.to_string(),
+            "verify",
+            secs(server.verify_interval_secs),
+            move || {
+                let st = st.clone();
+                async move { Ok(verify_summary(&verify_stores(&st).await?)) }
+            },
+        );
+    }
 }
 
 fn host_id(listen: &str) -> String {

@@ -6,7 +6,7 @@ use stencil_core::{Caller, ImageService, Instances, Lifecycle, Sharing};
 use stencil_domain::AccountId;
 
 use crate::config::AccountConfig;
-use crate::nonce::NonceCache;
+use crate::nonce::Nonces;
 
 /// An account as the server knows it.
 #[derive(Debug, Clone)]
@@ -23,7 +23,7 @@ pub struct AppState {
     /// AccessKey ID → account.
     pub accounts: HashMap<String, Account>,
     /// Replay protection.
-    pub nonces: NonceCache,
+    pub nonces: Nonces,
     /// Image queries.
     pub images: ImageService,
     /// The image lifecycle (imports, exports, tasks, snapshots, tags).

@@ -97,6 +97,7 @@ impl JobError {
 #[derive(Debug, Default)]
 pub struct JobCtx {
     cancel: AtomicBool,
+    lost: AtomicBool,
     done: AtomicU64,
     total: AtomicU64,
     sent: AtomicU64,
@@ -111,6 +112,18 @@ impl JobCtx {
     /// Whether cancellation was asked for.
     pub fn is_cancelled(&self) -> bool {
         self.cancel.load(Ordering::Acquire)
+    }
+
+    /// The task's lease went to another node: stop, and record nothing (the other node owns
+    /// the task now).
+    pub fn lose(&self) {
+        self.lost.store(true, Ordering::Release);
+        self.cancel();
+    }
+
+    /// Whether the lease was lost.
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
     }
 
     /// Sets the amount of work (bytes to read).

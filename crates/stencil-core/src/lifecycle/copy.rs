@@ -223,7 +223,7 @@ impl Lifecycle {
             .copy_task(&req.region, &id)
             .await?
             .ok_or_else(|| DomainError::CopyEnded("The specified image is not coping.".into()))?;
-        if !self.runner.cancel(task.id.as_str()) {
+        if !self.runner.cancel(task.id.as_str()).await? {
             return Err(DomainError::CopyEnded("The specified image is not coping.".into()).into());
         }
         // The runner deletes the copy when its job stops (at the next chunk); wait for that so

@@ -71,7 +71,7 @@ impl Lifecycle {
             }
             .into());
         }
-        if self.runner.cancel(&req.task_id) {
+        if self.runner.cancel(&req.task_id).await? {
             return Ok(());
         }
         let mut writes = Vec::new();
