@@ -111,6 +111,9 @@ class Server:
     nbd_address: str = ""
     # How many times this server was started on `base` (restart() keeps the data).
     starts: int = 0
+    # The whole config, written as is instead of the generated one (several nodes sharing one
+    # database and store: test_scaleout.py).
+    config_override: str = ""
     stdout_path: Path = field(init=False)
     stderr_path: Path = field(init=False)
 
@@ -166,7 +169,8 @@ class Server:
     def start(self) -> "Server":
         self.starts += 1
         cfg = self.config_path
-        cfg.write_text(config_text(self.base, self.extra_config, self.nbd))
+        cfg.write_text(self.config_override
+                       or config_text(self.base, self.extra_config, self.nbd))
         self.address = self.nbd_address = ""
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
