@@ -278,3 +278,31 @@ def test_gc_on_one_node_while_both_import_keeps_every_chunk_of_every_image(clust
         _, (obj,) = export_and_wait(sdks[1 - i % 2], image_id, "raw", timeout=300)
         assert_identical(cluster.bucket_path(key), cluster.bucket_path(obj["OSSObject"]), "raw")
     assert find_image(sdks[1], before["ImageId"])["Status"] == "Available"
+
+
+def test_scheduled_gc_and_verify_run_on_one_node_at_a_time_and_move_when_it_dies(cluster):
+    every = "gc_interval_secs = 1\nverify_interval_secs = 1"
+    n1 = cluster.start(1, every)
+    sdk = make_client("v3", n1.endpoint)
+    import_and_wait(sdk, [mapping(big_object(cluster, 4), "RAW")])
+    n2 = cluster.start(2, every)
+
+    def rounds(node: Server, name: str) -> int:
+        return len(re.findall(rf"scheduled {name}: ", node.stderr_path.read_text(errors="replace")))
+
+    holder = lambda name: psql(cluster.meta_url, f"SELECT node FROM leases WHERE name = '{name}'")  # noqa: E731
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and min(rounds(n1, "gc"), rounds(n1, "verify")) < 3:
+        time.sleep(0.2)
+    # Node 1 (up first) holds both; node 2, on the same schedule, ran neither.
+    assert (holder("gc"), holder("verify")) == ("node-1", "node-1")
+    assert min(rounds(n1, "gc"), rounds(n1, "verify")) >= 3, n1.logs()
+    assert rounds(n2, "gc") == rounds(n2, "verify") == 0, n2.logs()
+    assert re.search(r"scheduled verify: cn-hangzhou: \d+ chunks checked, 0 bad, 0 missing",
+                     n1.stderr_path.read_text(errors="replace")), n1.logs()
+    # Node 1 dies: node 2 takes both over once two rounds pass without a renewal.
+    n1.kill()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and min(rounds(n2, "gc"), rounds(n2, "verify")) < 1:
+        time.sleep(0.2)
+    assert (holder("gc"), holder("verify")) == ("node-2", "node-2"), n2.logs()

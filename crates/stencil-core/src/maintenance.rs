@@ -140,8 +140,9 @@ pub async fn verify_stores(
 }
 
 /// Scheduled maintenance: `work` runs every `every` on one node at a time, the one holding the
-/// lease `name` (it keeps it by taking it again each round; if it dies, another node takes it
-/// once it has not been renewed for two rounds, or ten minutes if that is longer).
+/// lease `name`. The holder keeps it by taking it again each round, and renews it every half
+/// round while `work` runs; if the holder dies, another node takes the lease once two rounds
+/// have passed without a renewal.
 pub fn schedule<F, Fut>(
     meta: MetaStore,
     node: String,
@@ -153,17 +154,30 @@ where
     F: Fn() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<String, ServiceError>> + Send,
 {
-    let ttl = (every * 2).max(std::time::Duration::from_secs(600));
-    let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 4);
+    let ttl_ms = i64::try_from((every * 2).as_millis()).unwrap_or(i64::MAX / 4);
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
-            let now = crate::runner::now_ms();
-            match meta.acquire_lease(name, &node, now, ttl_ms).await {
-                Ok(true) => match work().await {
-                    Ok(summary) => tracing::info!(node = %node, "scheduled {name}: {summary}"),
-                    Err(e) => tracing::warn!(node = %node, "scheduled {name} failed: {e}"),
-                },
+            let take = || meta.acquire_lease(name, &node, crate::runner::now_ms(), ttl_ms);
+            match take().await {
+                Ok(true) => {
+                    let run = work();
+                    tokio::pin!(run);
+                    let result = loop {
+                        tokio::select! {
+                            r = &mut run => break r,
+                            () = tokio::time::sleep(every / 2) => {
+                                if let Err(e) = take().await {
+                                    tracing::warn!("scheduled {name}: cannot renew its lease: {e}");
+                                }
+                            }
+                        }
+                    };
+                    match result {
+                        Ok(summary) => tracing::info!(node = %node, "scheduled {name}: {summary}"),
+                        Err(e) => tracing::warn!(node = %node, "scheduled {name} failed: {e}"),
+                    }
+                }
                 Ok(false) => tracing::debug!(node = %node, "scheduled {name} runs on another node"),
                 Err(e) => tracing::warn!("scheduled {name}: cannot take its lease: {e}"),
             }
