@@ -306,3 +306,25 @@ def test_scheduled_gc_and_verify_run_on_one_node_at_a_time_and_move_when_it_dies
     while time.monotonic() < deadline and min(rounds(n2, "gc"), rounds(n2, "verify")) < 1:
         time.sleep(0.2)
     assert (holder("gc"), holder("verify")) == ("node-2", "node-2"), n2.logs()
+
+
+def test_a_disks_bytes_are_worked_on_only_by_the_node_holding_its_overlay(cluster):
+    """A disk's written data lives in the `data_dir` of the node that created it: another node
+    answers about the disk but refuses to work on its bytes, rather than show them without
+    what was written."""
+    from instance_helpers import create_snapshot, run_one, system_disk, wait_snapshot
+    from lifecycle_helpers import assert_error
+
+    n1, n2 = cluster.start(1), cluster.start(2)
+    sdk1, sdk2 = make_client("v3", n1.endpoint), make_client("v3", n2.endpoint)
+    image = import_and_wait(sdk1, [mapping(big_object(cluster, 4), "RAW")])
+    iid = run_one(sdk1, image["ImageId"], **{"SystemDisk.Size": 20})
+    disk = system_disk(sdk2, iid)  # the record: any node
+    err = assert_error(sdk2, "CreateSnapshot", {"DiskId": disk["DiskId"]}, "OperationDenied", 403)
+    assert "node-1" in err.message, err.message
+    assert wait_snapshot(sdk1, create_snapshot(sdk1, disk["DiskId"]))["Status"] == "accomplished"
+    # Node 2 restarts without opening it, and still refuses.
+    n2.stop()
+    n2.restart()
+    sdk2 = make_client("v3", n2.endpoint)
+    assert_error(sdk2, "CreateSnapshot", {"DiskId": disk["DiskId"]}, "OperationDenied", 403)

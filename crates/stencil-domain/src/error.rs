@@ -159,6 +159,11 @@ pub enum DomainError {
     /// `AddAccount.N` or `RemoveAccount.N` names an account the server does not know.
     #[error("The specified account {account} in parameter {parameter:?} does not exist")]
     UnknownAccount { parameter: String, account: String },
+    /// The disk's bytes are on another node of a scale-out deployment.
+    #[error(
+        "The disk {disk} is served by Stencil node {node} (its written data is there); send requests that work on its data to that node"
+    )]
+    DiskOnOtherNode { disk: String, node: String },
     /// Instances use the image.
     #[error("The specified image {0} has been used to create instances; use Force to delete it")]
     ImageInUse(String),

@@ -128,6 +128,11 @@ pub struct Disk {
     pub base_index: String,
     /// The overlay generation: a reset starts a new, empty one.
     pub generation: u64,
+    /// The node whose `data_dir` holds the disk's overlay (what was written to it): only that
+    /// node serves the disk and works on its bytes. Empty for disks from before scale-out
+    /// (any node).
+    #[serde(default)]
+    pub node: String,
     /// Tags.
     pub tags: Vec<Tag>,
 }

@@ -129,8 +129,8 @@ pub struct ServerConfig {
     /// Largest accepted request body, in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
-    /// This node's name among the nodes sharing one database (leases record it); generated
-    /// per process when empty.
+    /// This node's name among the nodes sharing one database (leases and disks record it);
+    /// when empty, the one kept in `data_dir/node-id` (generated on first start).
     #[serde(default)]
     pub node_id: String,
     /// How long a node's lease on a task lasts unrenewed: a node that dies loses its tasks to

@@ -207,7 +207,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         disks: disks.clone(),
     });
     let node = match config.server.node_id.as_str() {
-        "" => runner.node().to_string(),
+        "" => stored_node_id(&config.server.data_dir, runner.node())
+            .map_err(|e| StartError::Publish(format!("cannot keep this node's ID: {e}")))?,
         id => id.to_string(),
     };
     runner = runner.with_lease(
@@ -302,6 +303,28 @@ fn schedule_maintenance(
             },
         );
     }
+}
+
+/// The node ID kept in `data_dir/node-id` (written with `generated` on first start): a node is
+/// its `data_dir`, where its disks' overlays live, so it keeps its ID across restarts.
+fn stored_node_id(data_dir: &std::path::Path, generated: &str) -> std::io::Result<String> {
+    let path = data_dir.join("node-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) => write_node_id(&path, generated),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_node_id(&path, generated),
+        Err(e) => Err(e),
+    }
+}
+
+fn write_node_id(path: &std::path::Path, id: &str) -> std::io::Result<String> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{id}\n"))?;
+    std::fs::rename(&tmp, path)?;
+    Ok(id.to_string())
 }
 
 fn host_id(listen: &str) -> String {

@@ -86,10 +86,11 @@ impl Instances {
     /// many; a disk that cannot be opened is logged and skipped.
     pub async fn open_all(&self) -> Result<usize, ServiceError> {
         let disks = self.meta().all_disks().await?;
+        let node = self.node().to_string();
         let registry = self.disks.clone();
         let n = tokio::task::spawn_blocking(move || {
             let mut n = 0;
-            for d in &disks {
+            for d in disks.iter().filter(|d| d.node.is_empty() || d.node == node) {
                 match registry.attach(d) {
                     Ok(_) => n += 1,
                     Err(e) => tracing::warn!(disk = %d.id, "cannot open disk: {e}"),
@@ -247,13 +248,35 @@ impl Instances {
                 encrypted: !kms_key_id.is_empty(),
                 kms_key_id,
                 generation: 0,
+                node: self.node().to_string(),
                 tags: Vec::new(),
             })
             .collect())
     }
 
+    /// This node's ID: the disks it creates are served here.
+    fn node(&self) -> &str {
+        self.lifecycle.runner().node()
+    }
+
+    /// Refuses work on the bytes of a disk another node serves (its overlay is in that node's
+    /// `data_dir`): opening it here would show the disk without what was written to it.
+    pub(crate) fn check_node(&self, disk: &Disk) -> Result<(), ServiceError> {
+        if disk.node.is_empty() || disk.node == self.node() {
+            return Ok(());
+        }
+        Err(DomainError::DiskOnOtherNode {
+            disk: disk.id.to_string(),
+            node: disk.node.clone(),
+        }
+        .into())
+    }
+
     /// Opens disks on this node after their records are stored.
     pub(crate) async fn attach(&self, disks: Vec<Disk>) -> Result<(), ServiceError> {
+        for d in &disks {
+            self.check_node(d)?;
+        }
         let registry = self.disks.clone();
         tokio::task::spawn_blocking(move || {
             disks
@@ -331,6 +354,7 @@ impl Instances {
         &self,
         disk: &Disk,
     ) -> Result<Arc<crate::disks::DiskDevice>, ServiceError> {
+        self.check_node(disk)?;
         self.disks
             .attach(disk)
             .map_err(|e| DomainError::Internal(format!("Cannot open disk {}: {e}", disk.id)).into())

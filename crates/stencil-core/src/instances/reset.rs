@@ -45,6 +45,7 @@ impl Instances {
         dry_run: bool,
     ) -> Result<(), ServiceError> {
         let disk = self.own_disk(caller, &req.disk_id).await?;
+        self.check_node(&disk)?;
         let operation = if req.snapshot_id.is_some() {
             "ResetDisk"
         } else {
@@ -198,6 +199,7 @@ impl Instances {
             .get_disk(instance.system_disk.as_str())
             .await?
             .ok_or_else(|| DomainError::DiskNotFound(instance.system_disk.to_string()))?;
+        self.check_node(&old)?;
         if dry_run {
             return Ok(None);
         }

@@ -74,6 +74,7 @@ impl Instances {
         dry_run: bool,
     ) -> Result<Option<SnapshotId>, ServiceError> {
         let disk = self.own_disk(caller, &req.disk_id).await?;
+        self.check_node(&disk)?;
         let token = self
             .lifecycle
             .check_token(
@@ -181,6 +182,9 @@ impl Instances {
             .meta()
             .get_image(&region, instance.image_id.as_str())
             .await?;
+        for d in &disks {
+            self.check_node(d)?;
+        }
         if dry_run {
             return Ok(None);
         }

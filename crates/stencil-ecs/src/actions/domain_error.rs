@@ -101,6 +101,7 @@ pub fn from_domain(err: &DomainError) -> EcsError {
             EcsError::new(ErrorCode::InvalidAccountNotFound, message)
         }
         DomainError::ImageInUse(_) => EcsError::new(ErrorCode::ImageUsingByInstance, message),
+        DomainError::DiskOnOtherNode { .. } => EcsError::new(ErrorCode::OperationDenied, message),
         DomainError::StatusTransition { to, from, .. } => {
             let code = if from == "Creating" || from == "Waiting" {
                 ErrorCode::InvalidStatusImageIsCreating
@@ -361,6 +362,14 @@ mod tests {
             ),
             (refused(ShareRefusal::Marketplace), ImageNotSupported, 403),
             (refused(ShareRefusal::Community), ImagePublic, 403),
+            (
+                DomainError::DiskOnOtherNode {
+                    disk: s("d-1"),
+                    node: s("node-2"),
+                },
+                OperationDenied,
+                403,
+            ),
             (
                 refused(ShareRefusal::ServiceKey),
                 InvalidOperationServiceKeyEncryptedImageUnsupported,

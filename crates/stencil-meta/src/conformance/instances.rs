@@ -65,6 +65,7 @@ pub fn sample_disk(instance: &Instance, snapshot: Option<&str>) -> Disk {
         kms_key_id: String::new(),
         base_index: Disk::base_index_name(&instance.system_disk, 0),
         generation: 0,
+        node: String::new(),
         tags: Vec::new(),
     }
 }

@@ -162,6 +162,7 @@ fn disk() -> Disk {
         kms_key_id: String::new(),
         base_index: "disk-d-bp1sys-g0".into(),
         generation: 0,
+        node: String::new(),
         tags: vec![tag("env", "prod")],
     }
 }
