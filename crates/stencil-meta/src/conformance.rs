@@ -349,3 +349,26 @@ async fn counts_follow_writes(store: &MetaStore) {
         "and the delete"
     );
 }
+
+/// Two stores on one database (two nodes): a listing's total follows the other store's image,
+/// share and delete writes at once. Only for backends several nodes share (PostgreSQL).
+pub async fn listing_totals_follow_writes_of_another_node(a: &MetaStore, b: &MetaStore) {
+    let r = "r-nodes";
+    let q = ImageQuery::new(r, own("555"));
+    let total = |s: &MetaStore| {
+        let q = q.clone();
+        let s = s.clone();
+        async move { s.list_images(&q).await.unwrap().total }
+    };
+    assert_eq!(total(a).await, 0);
+    let first = sample_image(r, "555", "first", 0);
+    b.insert_image(&first).await.unwrap();
+    assert_eq!(total(a).await, 1, "an insert on the other node");
+    assert_eq!(total(a).await, 1, "cached");
+    b.insert_image(&sample_image(r, "555", "second", 1))
+        .await
+        .unwrap();
+    assert_eq!(total(a).await, 2);
+    b.delete_image(r, first.id.as_str()).await.unwrap();
+    assert_eq!(total(a).await, 1, "a delete on the other node");
+}

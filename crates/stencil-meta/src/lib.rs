@@ -16,6 +16,7 @@
 //! | `resource_tags`   | tag index of instances and disks                     |
 //! | `leases`          | which node works on a task (or runs GC), until when  |
 //! | `signature_nonces` | nonces seen within the timestamp window, all nodes  |
+//! | `image_changes`   | PostgreSQL: a counter triggers move on image writes (listing totals) |
 //!
 //! Both backends run the same SQL (see `db`), and the same [`conformance`] suite. Migrations
 //! are embedded and run at open; SQLite runs in WAL mode with `synchronous=NORMAL`.

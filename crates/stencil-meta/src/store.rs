@@ -52,6 +52,15 @@ impl CountCache {
         (generation, hit)
     }
 
+    /// The total cached for `key` at `generation` (a database-wide change counter).
+    fn get_at(&self, key: &str, generation: u64) -> Option<u64> {
+        let totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
+        totals
+            .get(key)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, t)| *t)
+    }
+
     fn put(&self, key: String, generation: u64, total: u64) {
         let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
         if totals.len() >= COUNT_CACHE_ENTRIES {
@@ -124,17 +133,24 @@ impl MetaStore {
     pub async fn list_images(&self, query: &ImageQuery) -> Result<Page<Image>, MetaError> {
         let (clause, args) = query.where_clause();
         let key = format!("{clause}\u{0}{args:?}");
+        // SQLite (one node) counts this process's writes; PostgreSQL (several nodes) reads the
+        // counter its triggers move on every node's writes (migration 0006). The counter is
+        // read before counting, so a total is never kept under a newer counter than it saw.
         let (generation, cached) = match self.backend {
             Backend::Sqlite => self.counts.get(&key),
-            Backend::Postgres => (0, None),
+            Backend::Postgres => {
+                let g = self
+                    .pool
+                    .count("SELECT n FROM image_changes WHERE id = 1", &[])
+                    .await?;
+                (g, self.counts.get_at(&key, g))
+            }
         };
         let total = match cached {
             Some(total) => total,
             None => {
                 let total = crate::images::count(&self.pool, &clause, &args).await?;
-                if self.backend == Backend::Sqlite {
-                    self.counts.put(key, generation, total);
-                }
+                self.counts.put(key, generation, total);
                 total
             }
         };

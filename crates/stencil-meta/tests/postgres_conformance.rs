@@ -31,6 +31,9 @@ async fn postgres_store_passes_the_conformance_suite() {
     let store = stencil_meta::MetaStore::open(&url).await.unwrap();
     assert_eq!(store.backend(), stencil_meta::Backend::Postgres);
     stencil_meta::conformance::run(&store).await;
+    let other = stencil_meta::MetaStore::open(&url).await.unwrap();
+    stencil_meta::conformance::listing_totals_follow_writes_of_another_node(&store, &other).await;
+    other.close().await;
     store.close().await;
     // Opening again reruns the migrations harmlessly.
     let store = stencil_meta::MetaStore::open(&url).await.unwrap();
