@@ -127,22 +127,49 @@ impl TaskRunner {
         let mut n = 0;
         for task in self.env.meta.unfinished_tasks().await? {
             let id = task.id.to_string();
-            if self.is_running(&id)
-                || !self
-                    .env
-                    .meta
-                    .acquire_lease(&lease_name(&id), &self.node, now_ms(), self.ttl_ms())
-                    .await?
+            // Claimed here first, so `start` of the same task on this node cannot run it too.
+            let Some(ctx) = self.claim_local(&id) else {
+                continue;
+            };
+            let name = lease_name(&id);
+            if !self
+                .env
+                .meta
+                .acquire_lease(&name, &self.node, now_ms(), self.ttl_ms())
+                .await
+                .inspect_err(|_| self.forget(&id))?
             {
+                self.forget(&id);
                 continue;
             }
+            // Read again under the lease: the listing may predate the task's end on its node
+            // (which releases the lease once the result is recorded).
+            let current = self.env.meta.get_task(&id).await?;
+            let Some(task) = current.filter(|t| !t.status.is_final()) else {
+                self.env.meta.release_lease(&name, &self.node).await?;
+                self.forget(&id);
+                continue;
+            };
             tracing::info!(task = %task.id, action = %task.action, attempts = task.attempts, node = %self.node, "resuming task");
-            let ctx = Arc::new(JobCtx::default());
-            self.lock().insert(id, ctx.clone());
             self.spawn_claimed(task, ctx);
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Registers `id` as run by this node; `None` if it already is.
+    fn claim_local(&self, id: &str) -> Option<Arc<JobCtx>> {
+        let mut running = self.lock();
+        if running.contains_key(id) {
+            return None;
+        }
+        let ctx = Arc::new(JobCtx::default());
+        running.insert(id.to_string(), ctx.clone());
+        Some(ctx)
+    }
+
+    fn forget(&self, id: &str) {
+        self.lock().remove(id);
     }
 
     /// Renews this node's leases, passes on cancel requests, stops jobs whose lease another
@@ -203,8 +230,9 @@ impl TaskRunner {
 
     /// Runs `task` (already stored) in the background, once this node holds its lease.
     pub fn start(&self, task: Task) {
-        let ctx = Arc::new(JobCtx::default());
-        self.lock().insert(task.id.to_string(), ctx.clone());
+        let Some(ctx) = self.claim_local(task.id.as_str()) else {
+            return; // this node's take-over scan already runs it
+        };
         let runner = self.clone();
         tokio::spawn(async move {
             let id = task.id.to_string();
