@@ -245,11 +245,11 @@ impl TaskRunner {
                 Ok(true) => runner.spawn_claimed(task, ctx),
                 Ok(false) => {
                     // Another node's take-over scan got there first: it runs the task.
-                    runner.lock().remove(&id);
+                    runner.forget(&id);
                 }
                 Err(e) => {
                     tracing::error!(task = %id, "cannot take the task's lease: {e}");
-                    runner.lock().remove(&id);
+                    runner.forget(&id);
                 }
             }
         });
@@ -277,7 +277,7 @@ impl TaskRunner {
             {
                 tracing::warn!(task = %id, "cannot release the task's lease: {e}");
             }
-            runner.lock().remove(&id);
+            runner.forget(&id);
         });
     }
 

@@ -83,12 +83,16 @@ pub struct StoreSpec {
 }
 
 impl StoreSpec {
-    fn backend(&self) -> Result<Arc<dyn ChunkBackend>, StoreOpenError> {
-        let open_err = |source| StoreOpenError::Open {
+    fn open_err(&self, source: stencil_chunks::Error) -> StoreOpenError {
+        StoreOpenError::Open {
             region: self.region.clone(),
             url: self.url.clone(),
             source: Box::new(source),
-        };
+        }
+    }
+
+    fn backend(&self) -> Result<Arc<dyn ChunkBackend>, StoreOpenError> {
+        let open_err = |source| self.open_err(source);
         if let Some(dir) = self.url.strip_prefix("file://") {
             return Ok(Arc::new(
                 LocalBackend::open(Path::new(dir)).map_err(open_err)?,
@@ -117,14 +121,8 @@ impl RegionStores {
     pub fn open(list: &[StoreSpec]) -> Result<Self, StoreOpenError> {
         let mut by_region = HashMap::new();
         for spec in list {
-            let store =
-                ChunkStore::new(spec.backend()?, StoreConfig::default()).map_err(|source| {
-                    StoreOpenError::Open {
-                        region: spec.region.clone(),
-                        url: spec.url.clone(),
-                        source: Box::new(source),
-                    }
-                })?;
+            let store = ChunkStore::new(spec.backend()?, StoreConfig::default())
+                .map_err(|source| spec.open_err(source))?;
             by_region.insert(spec.region.clone(), store);
         }
         Ok(RegionStores {

@@ -51,6 +51,13 @@ pub enum StartError {
     /// Publishing the catalog failed.
     #[error("Cannot publish the public catalog: {0}")]
     Publish(String),
+    /// This node's ID could not be read from or written to `data_dir/node-id`.
+    #[error("Cannot keep this node's ID in {path}")]
+    NodeId {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A region's chunk store could not be opened.
     #[error(transparent)]
     Store(#[from] stencil_core::StoreOpenError),
@@ -207,8 +214,12 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         disks: disks.clone(),
     });
     let node = match config.server.node_id.as_str() {
-        "" => stored_node_id(&config.server.data_dir, runner.node())
-            .map_err(|e| StartError::Publish(format!("cannot keep this node's ID: {e}")))?,
+        "" => stored_node_id(&config.server.data_dir, runner.node()).map_err(|source| {
+            StartError::NodeId {
+                path: config.server.data_dir.join("node-id").display().to_string(),
+                source,
+            }
+        })?,
         id => id.to_string(),
     };
     runner = runner.with_lease(

@@ -85,12 +85,12 @@ impl Instances {
     /// Opens every stored disk, so NBD serves them and snapshot tasks can resume. Returns how
     /// many; a disk that cannot be opened is logged and skipped.
     pub async fn open_all(&self) -> Result<usize, ServiceError> {
-        let disks = self.meta().all_disks().await?;
-        let node = self.node().to_string();
+        let mut disks = self.meta().all_disks().await?;
+        disks.retain(|d| self.serves(d));
         let registry = self.disks.clone();
         let n = tokio::task::spawn_blocking(move || {
             let mut n = 0;
-            for d in disks.iter().filter(|d| d.node.is_empty() || d.node == node) {
+            for d in &disks {
                 match registry.attach(d) {
                     Ok(_) => n += 1,
                     Err(e) => tracing::warn!(disk = %d.id, "cannot open disk: {e}"),
@@ -259,10 +259,15 @@ impl Instances {
         self.lifecycle.runner().node()
     }
 
+    /// Whether this node holds the disk's overlay (disks from before scale-out: any node).
+    fn serves(&self, disk: &Disk) -> bool {
+        disk.node.is_empty() || disk.node == self.node()
+    }
+
     /// Refuses work on the bytes of a disk another node serves (its overlay is in that node's
     /// `data_dir`): opening it here would show the disk without what was written to it.
     pub(crate) fn check_node(&self, disk: &Disk) -> Result<(), ServiceError> {
-        if disk.node.is_empty() || disk.node == self.node() {
+        if self.serves(disk) {
             return Ok(());
         }
         Err(DomainError::DiskOnOtherNode {
