@@ -125,8 +125,13 @@ impl TaskRunner {
     /// Claims and starts the unfinished tasks that nobody runs (expired or no lease).
     async fn take_over(&self) -> Result<usize, MetaError> {
         let mut n = 0;
+        // One read of the live leases, so tasks other nodes hold cost no write each round.
+        let live = self.env.meta.live_leases(now_ms()).await?;
         for task in self.env.meta.unfinished_tasks().await? {
             let id = task.id.to_string();
+            if live.contains(&lease_name(&id)) {
+                continue;
+            }
             // Claimed here first, so `start` of the same task on this node cannot run it too.
             let Some(ctx) = self.claim_local(&id) else {
                 continue;

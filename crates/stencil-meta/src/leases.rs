@@ -116,6 +116,22 @@ impl MetaStore {
             .transpose()
     }
 
+    /// Names of the leases some node holds at `now_ms` (not expired).
+    pub async fn live_leases(
+        &self,
+        now_ms: i64,
+    ) -> Result<std::collections::HashSet<String>, MetaError> {
+        self.pool
+            .fetch(
+                "SELECT name FROM leases WHERE expires_at >= ?",
+                &[now_ms.into()],
+            )
+            .await?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+    }
+
     /// Forgets every lease: for a single node (SQLite) starting up, whose leases on record are
     /// a killed process's. Returns how many there were.
     pub async fn clear_leases(&self) -> Result<u64, MetaError> {

@@ -84,6 +84,16 @@ pub async fn a_lease_has_one_holder_until_it_expires(store: &MetaStore) {
             .unwrap(),
         LeaseState::Held { cancel: true }
     );
+    // Live leases are those not expired at the given time.
+    let live = store.live_leases(t0 + 45_000).await.unwrap();
+    assert!(live.contains("task:t-1"), "{live:?}");
+    assert!(
+        !store
+            .live_leases(t0 + 60_001)
+            .await
+            .unwrap()
+            .contains("task:t-1")
+    );
     // Released: free for anyone at once.
     store.release_lease("task:t-1", "node-c").await.unwrap();
     assert_eq!(store.lease_holder("task:t-1").await.unwrap(), None);
