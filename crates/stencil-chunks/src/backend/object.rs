@@ -70,6 +70,9 @@ pub fn s3_store(
         .map_err(|e| format!("cannot configure the S3 client: {e}"))
 }
 
+/// Listed objects buffered between the I/O runtime and the caller.
+const LIST_BUFFER: usize = 1024;
+
 /// A chunk store in an object store.
 #[derive(Debug)]
 pub struct ObjectBackend {
@@ -158,19 +161,35 @@ impl ObjectBackend {
     ) -> Result<()> {
         let key = ObjPath::from(prefix);
         let (store, k) = (self.store.clone(), key.clone());
-        // Listed in full first (one page stream), then handed to `f` on this thread.
-        let metas = self
-            .rt
-            .run(async move {
-                let mut out = Vec::new();
-                let mut stream = store.list(Some(&k));
-                while let Some(meta) = stream.next().await {
-                    out.push(meta?);
+        // The listing streams from the I/O runtime to this thread through a bounded channel,
+        // so a store of millions of blobs is never held in memory; if `f` stops early, the
+        // dropped receiver ends the listing task. `None` marks the end: a listing that stops
+        // without it (its task gone) is an error, never a shorter list (GC marks from it).
+        let (tx, rx) = std::sync::mpsc::sync_channel(LIST_BUFFER);
+        self.rt.handle().spawn(async move {
+            let mut stream = store.list(Some(&k));
+            while let Some(meta) = stream.next().await {
+                let failed = meta.is_err();
+                if tx.send(Some(meta)).is_err() || failed {
+                    return;
                 }
-                Ok(out)
-            })
-            .map_err(|e| Self::err("list", &key, e))?;
-        metas.into_iter().try_for_each(f)
+            }
+            let _ = tx.send(None);
+        });
+        for item in rx {
+            match item {
+                Some(meta) => f(meta.map_err(|e| Self::err("list", &key, e))?)?,
+                None => return Ok(()),
+            }
+        }
+        Err(Self::err(
+            "list",
+            &key,
+            object_store::Error::Generic {
+                store: "stencil-io",
+                source: "the listing stopped before its end".into(),
+            },
+        ))
     }
 
     fn copy_onto_itself(&self, key: &ObjPath) -> bool {
