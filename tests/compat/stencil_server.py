@@ -54,10 +54,10 @@ def stencil_bin() -> Path:
     return path
 
 
-def config_text(base: Path, extra: str = "", nbd: bool = False) -> str:
+def config_text(base: Path, extra: str = "", nbd: bool = False, server_extra: str = "") -> str:
     """The config of a server under `base`. `nbd`: serve disks over NBD on a port the kernel
     picks; otherwise NBD is disabled (the default, 127.0.0.1:10809, would make two servers
-    collide)."""
+    collide). `server_extra`: lines added to `[server]`."""
 
     def q(s) -> str:
         return '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -67,6 +67,7 @@ def config_text(base: Path, extra: str = "", nbd: bool = False) -> str:
         'listen = "127.0.0.1:0"',
         f"nbd_listen = {q('127.0.0.1:0' if nbd else '')}",
         f"data_dir = {q(base / 'data')}",
+        *([server_extra.strip()] if server_extra else []),
         "",
         "[metadata]",
         f"url = {q('sqlite://' + str(base / 'meta.db'))}",
@@ -107,6 +108,8 @@ class Server:
     extra_config: str = ""
     # Serve disks over NBD (on a port the kernel picks; see `nbd_address`).
     nbd: bool = False
+    # Lines added to the generated `[server]` table, e.g. "verify_disk_reads = true".
+    server_extra: str = ""
     # `host:port` of the NBD listener of the running server ("" when NBD is off).
     nbd_address: str = ""
     # How many times this server was started on `base` (restart() keeps the data).
@@ -170,7 +173,7 @@ class Server:
         self.starts += 1
         cfg = self.config_path
         cfg.write_text(self.config_override
-                       or config_text(self.base, self.extra_config, self.nbd))
+                       or config_text(self.base, self.extra_config, self.nbd, self.server_extra))
         self.address = self.nbd_address = ""
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(

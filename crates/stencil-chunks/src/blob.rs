@@ -93,38 +93,65 @@ pub struct BlobHeader {
 
 /// Checks magic, version, lengths and CRC without any key. Returns the parsed header.
 pub fn check_stored(digest: &Digest, blob: &[u8]) -> Result<BlobHeader> {
-    let corrupt = |reason| Error::CorruptChunk {
-        digest: *digest,
-        reason,
-    };
     if blob.len() < BLOB_HEADER_LEN {
-        return Err(corrupt("shorter than the header"));
+        return Err(corrupt(digest, "shorter than the header"));
     }
-    if blob[..8] != BLOB_MAGIC {
-        return Err(corrupt("bad magic"));
+    let (head, rest) = blob.split_at(BLOB_HEADER_LEN);
+    check_parts(digest, head, rest)
+}
+
+/// [`check_stored`] for a blob read in two pieces: the fixed header and everything after it.
+pub fn check_parts(digest: &Digest, head: &[u8], rest: &[u8]) -> Result<BlobHeader> {
+    if head.len() != BLOB_HEADER_LEN {
+        return Err(corrupt(digest, "shorter than the header"));
     }
-    if u16_at(blob, OFF_VERSION) != BLOB_VERSION {
-        return Err(corrupt("unknown blob version"));
+    if head[..8] != BLOB_MAGIC {
+        return Err(corrupt(digest, "bad magic"));
     }
-    let flags = u16_at(blob, OFF_FLAGS);
+    if u16_at(head, OFF_VERSION) != BLOB_VERSION {
+        return Err(corrupt(digest, "unknown blob version"));
+    }
+    let flags = u16_at(head, OFF_FLAGS);
     if flags & !(FLAG_ZSTD | FLAG_AES_GCM) != 0 {
-        return Err(corrupt("unknown flags"));
+        return Err(corrupt(digest, "unknown flags"));
     }
-    let rest = &blob[BLOB_HEADER_LEN..];
-    if u32_at(blob, OFF_REST_LEN) as usize != rest.len() {
-        return Err(corrupt("length does not match the header"));
+    if u32_at(head, OFF_REST_LEN) as usize != rest.len() {
+        return Err(corrupt(digest, "length does not match the header"));
     }
     if flags & FLAG_AES_GCM != 0 && rest.len() < BLOB_CRYPT_LEN {
-        return Err(corrupt("encrypted blob without nonce and tag"));
+        return Err(corrupt(digest, "encrypted blob without nonce and tag"));
     }
-    if crc32fast::hash(rest) != u32_at(blob, OFF_CRC) {
-        return Err(corrupt("checksum mismatch"));
+    if crc32fast::hash(rest) != u32_at(head, OFF_CRC) {
+        return Err(corrupt(digest, "checksum mismatch"));
     }
-    let plain_len = u32_at(blob, OFF_PLAIN_LEN);
+    let plain_len = u32_at(head, OFF_PLAIN_LEN);
     if plain_len as usize > MAX_PLAIN_LEN {
-        return Err(corrupt("plaintext length too large"));
+        return Err(corrupt(digest, "plaintext length too large"));
     }
     Ok(BlobHeader { flags, plain_len })
+}
+
+/// The body length of a blob stored as plain bytes (neither compressed nor encrypted), read from
+/// its fixed header alone; `None` for any other blob or for bytes that are not a blob header.
+/// Nothing is checked beyond that: [`check_parts`] still has to pass once the body is read.
+pub fn plain_body_len(head: &[u8]) -> Option<usize> {
+    let plain = head.len() == BLOB_HEADER_LEN
+        && head[..8] == BLOB_MAGIC
+        && u16_at(head, OFF_VERSION) == BLOB_VERSION
+        && u16_at(head, OFF_FLAGS) == 0
+        && u32_at(head, OFF_REST_LEN) == u32_at(head, OFF_PLAIN_LEN);
+    plain.then(|| u32_at(head, OFF_REST_LEN) as usize)
+}
+
+/// How much a read checks beyond what every read checks (magic, lengths, the CRC-32 of every
+/// stored byte, and the AES-GCM tag of an encrypted blob, whose associated data is the digest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadCheck {
+    /// Also recompute the plaintext's digest and compare it with the blob's name.
+    Digest,
+    /// Nothing more: the stored bytes are the ones written under this name, which hashed the
+    /// plaintext to name it (an encrypted blob is bound to its name by the tag as well).
+    Stored,
 }
 
 impl BlobCodec {
@@ -233,6 +260,7 @@ impl BlobCodec {
         &self,
         digest: &Digest,
         hasher: &ChunkHasher,
+        check: ReadCheck,
         blob: &mut [u8],
         out: &mut [u8],
     ) -> Result<()> {
@@ -252,10 +280,24 @@ impl BlobCodec {
         } else {
             return Err(corrupt(digest, "plaintext length mismatch"));
         }
-        if hasher.digest(out) != *digest {
-            return Err(corrupt(digest, "digest mismatch"));
+        check_digest(digest, hasher, check, out)
+    }
+
+    /// Finishes a read of a blob stored as plain bytes whose body was read straight into `out`
+    /// (see [`plain_body_len`]): the same checks as [`BlobCodec::decode_into`], no copy.
+    pub fn check_plain_read(
+        &self,
+        digest: &Digest,
+        hasher: &ChunkHasher,
+        check: ReadCheck,
+        head: &[u8],
+        out: &[u8],
+    ) -> Result<()> {
+        let header = check_parts(digest, head, out)?;
+        if header.flags != 0 || header.plain_len as usize != out.len() {
+            return Err(corrupt(digest, "plaintext length mismatch"));
         }
-        Ok(())
+        check_digest(digest, hasher, check, out)
     }
 
     /// Checks the CRC and decrypts the body in place; returns the header and where the body
@@ -287,6 +329,18 @@ impl BlobCodec {
         }
         Ok((header, body_start))
     }
+}
+
+fn check_digest(
+    digest: &Digest,
+    hasher: &ChunkHasher,
+    check: ReadCheck,
+    plain: &[u8],
+) -> Result<()> {
+    if check == ReadCheck::Digest && hasher.digest(plain) != *digest {
+        return Err(corrupt(digest, "digest mismatch"));
+    }
+    Ok(())
 }
 
 fn corrupt(digest: &Digest, reason: &'static str) -> Error {
@@ -341,21 +395,29 @@ mod tests {
         );
         let mut out = vec![0u8; plain.len()];
         codec
-            .decode_into(&d, &hasher, &mut blob.clone(), &mut out)
+            .decode_into(&d, &hasher, ReadCheck::Digest, &mut blob.clone(), &mut out)
             .expect("decode_into");
         assert_eq!(out, plain);
         let mut short = vec![0u8; plain.len().saturating_sub(1)];
         assert!(matches!(
-            codec.decode_into(&d, &hasher, &mut blob.clone(), &mut short),
+            codec.decode_into(
+                &d,
+                &hasher,
+                ReadCheck::Digest,
+                &mut blob.clone(),
+                &mut short
+            ),
             Err(Error::CorruptChunk { .. })
         ));
         for i in [0, 13, blob.len() / 2, blob.len() - 1] {
             let mut bad = blob.clone();
             bad[i] ^= 0x40;
-            assert!(matches!(
-                codec.decode_into(&d, &hasher, &mut bad.clone(), &mut out),
-                Err(Error::CorruptChunk { .. })
-            ));
+            for check in [ReadCheck::Digest, ReadCheck::Stored] {
+                assert!(matches!(
+                    codec.decode_into(&d, &hasher, check, &mut bad.clone(), &mut out),
+                    Err(Error::CorruptChunk { .. })
+                ));
+            }
             assert!(matches!(
                 codec.decode(&d, &hasher, bad),
                 Err(Error::CorruptChunk { .. })

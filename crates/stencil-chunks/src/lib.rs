@@ -63,6 +63,7 @@ pub mod store;
 pub mod transfer;
 pub mod verify;
 
+pub use blob::ReadCheck;
 pub use digest::{ChunkHasher, Digest};
 pub use error::{Error, Result};
 pub use import::ImportStats;
@@ -70,3 +71,13 @@ pub use index::{ChunkerParams, Index};
 pub use read::DiskReader;
 pub use source::{Extent, ExtentKind, GuestSource};
 pub use store::{ChunkStore, StoreConfig, WriteSession};
+
+/// Makes `buf` exactly `len` bytes long for a caller that overwrites all of them: only bytes
+/// beyond its current length are zeroed (a reused buffer is not cleared and refilled).
+pub(crate) fn set_len_to_overwrite(buf: &mut Vec<u8>, len: usize) {
+    if buf.len() >= len {
+        buf.truncate(len);
+    } else {
+        buf.resize(len, 0);
+    }
+}

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{ChunkBackend, Namespace, PutOutcome};
-use crate::blob::{self, BlobCodec};
+use crate::blob::{self, BlobCodec, ReadCheck};
 use crate::delta::import_delta;
 use crate::digest::{ChunkHasher, Digest};
 use crate::error::{Error, Result};
@@ -143,8 +143,8 @@ impl ChunkStore {
     }
 
     /// Reads, checks and decodes one chunk straight into `out`, which must be exactly the
-    /// chunk's length.
-    pub fn read_chunk_into(&self, digest: &Digest, out: &mut [u8]) -> Result<()> {
+    /// chunk's length. `check` says whether the digest is recomputed too.
+    pub fn read_chunk_into(&self, digest: &Digest, check: ReadCheck, out: &mut [u8]) -> Result<()> {
         thread_local! {
             /// The stored blob, read into one buffer per thread (no allocation and page faults
             /// per chunk).
@@ -152,8 +152,14 @@ impl ChunkStore {
         }
         BLOB.with(|cell| {
             let mut blob = cell.borrow_mut();
-            self.backend.get_blob_into(digest, &mut blob)?;
-            self.codec.decode_into(digest, &self.hasher, &mut blob, out)
+            if self.backend.get_blob_direct(digest, &mut blob, out)? {
+                let head = &blob[..blob::BLOB_HEADER_LEN];
+                self.codec
+                    .check_plain_read(digest, &self.hasher, check, head, out)
+            } else {
+                self.codec
+                    .decode_into(digest, &self.hasher, check, &mut blob, out)
+            }
         })
     }
 

@@ -6,9 +6,10 @@ use std::io::Read;
 use std::sync::Arc;
 
 use stencil_chunks::backend::local::LocalBackend;
+use stencil_chunks::blob::BlobCodec;
 use stencil_chunks::source::MemSource;
 use stencil_chunks::verify::verify;
-use stencil_chunks::{ChunkStore, DiskReader, Error, StoreConfig};
+use stencil_chunks::{ChunkStore, DiskReader, Error, ReadCheck, StoreConfig};
 
 fn flip_one_byte(path: &std::path::Path, at: usize) {
     let mut bytes = std::fs::read(path).expect("read blob");
@@ -62,20 +63,25 @@ fn a_flipped_byte_is_named_by_verify_and_reads_touching_it_fail() {
         let reader = DiskReader::new(store.clone(), Arc::new(index.clone()));
         let start = index.entry_start(victim_entry);
         let end = index.entries()[victim_entry].end;
-        for (off, len) in [
-            (start, 1u64),
-            (end - 1, 1),
-            (start.saturating_sub(10), 20),
-            (0, data.len() as u64),
-        ] {
-            let mut buf = vec![0u8; len as usize];
-            let err = reader
-                .read_at(&mut buf, off)
-                .expect_err("read of a corrupt chunk must fail");
-            assert!(
-                matches!(err, Error::CorruptChunk { digest, .. } if digest == victim),
-                "{err:?}"
-            );
+        // Both kinds of disk read refuse it: the CRC of the stored bytes is always checked.
+        let crc_only =
+            DiskReader::new(store.clone(), Arc::new(index.clone())).with_check(ReadCheck::Stored);
+        for r in [&reader, &crc_only] {
+            for (off, len) in [
+                (start, 1u64),
+                (end - 1, 1),
+                (start.saturating_sub(10), 20),
+                (0, data.len() as u64),
+            ] {
+                let mut buf = vec![0u8; len as usize];
+                let err = r
+                    .read_at(&mut buf, off)
+                    .expect_err("read of a corrupt chunk must fail");
+                assert!(
+                    matches!(err, Error::CorruptChunk { digest, .. } if digest == victim),
+                    "{err:?}"
+                );
+            }
         }
         // Ranges that do not touch it still read fine.
         let mut ok = vec![0u8; 100];
@@ -120,6 +126,69 @@ fn verify_reports_chunks_missing_from_an_index() {
         reader.read_at(&mut b, 0),
         Err(Error::MissingChunk { .. })
     ));
+}
+
+#[test]
+fn a_blob_holding_another_chunk_under_its_name_is_refused_by_digest_reads_and_verify() {
+    for compress in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let local = Arc::new(LocalBackend::open(dir.path().join("s")).expect("open"));
+        let store = common::store(local.clone(), common::SMALL_CDC, compress, None);
+        let data = common::bytes(2 << 20, 8, true);
+        let session = store.begin_session().expect("session");
+        let (index, _) = session
+            .import(&MemSource::new(data.clone()))
+            .expect("import");
+        session.commit("img", &index).expect("commit");
+        // A well-formed blob (right CRC and lengths) of chunk 1's bytes, stored as chunk 0:
+        // only recomputing the digest can tell. Chunk 1 is cut to chunk 0's length.
+        let (victim, len) = (index.entries()[0].digest, index.entries()[0].end as usize);
+        let other = &data[len..2 * len];
+        let forged = BlobCodec::new(compress, None)
+            .encode(&victim, other, &mut None)
+            .expect("encode");
+        std::fs::write(local.blob_path(&victim), forged).expect("write");
+
+        let mut buf = vec![0u8; len];
+        let err = DiskReader::new(store.clone(), Arc::new(index.clone()))
+            .read_at(&mut buf, 0)
+            .expect_err("a digest-checking read refuses it");
+        assert!(
+            matches!(err, Error::CorruptChunk { digest, reason: "digest mismatch" } if digest == victim)
+        );
+        let report = verify(&store).expect("verify");
+        assert_eq!(report.bad.len(), 1);
+        assert_eq!(report.bad[0].digest, victim);
+        // A CRC-only read trusts the name, as `[server] verify_disk_reads = false` documents.
+        DiskReader::new(store.clone(), Arc::new(index))
+            .with_check(ReadCheck::Stored)
+            .read_at(&mut buf, 0)
+            .expect("a CRC-only read");
+        assert_eq!(buf, other);
+    }
+}
+
+#[test]
+fn a_plain_blob_with_bytes_after_its_body_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Arc::new(LocalBackend::open(dir.path().join("s")).expect("open"));
+    let store = common::store(local.clone(), common::SMALL_CDC, false, None);
+    let data = common::bytes(1 << 20, 9, false);
+    let session = store.begin_session().expect("session");
+    let (index, _) = session.import(&MemSource::new(data)).expect("import");
+    let victim = index.entries()[0].digest;
+    let path = local.blob_path(&victim);
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.push(0);
+    std::fs::write(&path, bytes).expect("write");
+    let mut buf = vec![0u8; index.entries()[0].end as usize];
+    for check in [ReadCheck::Digest, ReadCheck::Stored] {
+        let err = DiskReader::new(store.clone(), Arc::new(index.clone()))
+            .with_check(check)
+            .read_at(&mut buf, 0)
+            .expect_err("an over-long blob is refused");
+        assert!(matches!(err, Error::CorruptChunk { digest, .. } if digest == victim));
+    }
 }
 
 #[test]

@@ -144,6 +144,11 @@ pub struct ServerConfig {
     /// `stencil admin verify`).
     #[serde(default)]
     pub verify_interval_secs: u64,
+    /// NBD reads also recompute each chunk's digest. Every read checks the CRC-32 of the stored
+    /// bytes (and the AES-GCM tag of an encrypted chunk) either way; exports, copies and verify
+    /// always recompute digests.
+    #[serde(default)]
+    pub verify_disk_reads: bool,
 }
 
 impl Default for ServerConfig {
@@ -157,6 +162,7 @@ impl Default for ServerConfig {
             task_lease_secs: default_task_lease_secs(),
             gc_interval_secs: 0,
             verify_interval_secs: 0,
+            verify_disk_reads: false,
         }
     }
 }

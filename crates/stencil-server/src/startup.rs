@@ -206,7 +206,8 @@ pub async fn prepare(config: &Config) -> Result<Prepared, StartError> {
         regions = region_ids.len(),
         "public catalog published"
     );
-    let disks = DiskRegistry::new(config.server.data_dir.join("disks"), stores.clone());
+    let disks = DiskRegistry::new(config.server.data_dir.join("disks"), stores.clone())
+        .verify_reads(config.server.verify_disk_reads);
     let mut runner = TaskRunner::new(JobEnv {
         meta: meta.clone(),
         stores: stores.clone(),

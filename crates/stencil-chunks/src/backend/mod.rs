@@ -77,6 +77,22 @@ pub trait ChunkBackend: Send + Sync + Debug {
         *buf = self.get_blob(digest)?;
         Ok(())
     }
+    /// Reads a blob as stored, in one of two ways: when it holds plain bytes (see
+    /// [`crate::blob::plain_body_len`]) exactly `direct.len()` long, its header goes into the
+    /// first [`crate::blob::BLOB_HEADER_LEN`] bytes of `buf` (any bytes after them are left as
+    /// they were) and its body straight into `direct`, and the answer is `true` (a local file is
+    /// read without a copy through `buf`); otherwise the whole blob goes into `buf`, as with
+    /// [`ChunkBackend::get_blob_into`], and the answer is `false`.
+    fn get_blob_direct(
+        &self,
+        digest: &Digest,
+        buf: &mut Vec<u8>,
+        direct: &mut [u8],
+    ) -> Result<bool> {
+        let _ = direct;
+        self.get_blob_into(digest, buf)?;
+        Ok(false)
+    }
     /// Refreshes the modified time of a blob; `false` if it does not exist.
     fn touch_blob(&self, digest: &Digest) -> Result<bool>;
     /// The modified time of a blob, read now; `None` if absent.

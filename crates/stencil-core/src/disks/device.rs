@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use stencil_chunks::source::{Extent, ExtentKind, GuestSource};
-use stencil_chunks::{ChunkStore, DiskReader, Index};
+use stencil_chunks::{ChunkStore, DiskReader, Index, ReadCheck};
 
 use super::overlay::{GRANULE, Overlay};
 
@@ -36,10 +36,11 @@ pub struct DiskState {
 
 impl DiskState {
     /// Opens generation `generation` of a disk: `base` (covering exactly the disk's size) in
-    /// `store`, the overlay in `dir`.
+    /// `store`, read with `check`, the overlay in `dir`.
     pub fn open(
         store: &ChunkStore,
         base: Arc<Index>,
+        check: ReadCheck,
         dir: &Path,
         generation: u64,
     ) -> io::Result<DiskState> {
@@ -48,7 +49,7 @@ impl DiskState {
             size,
             generation,
             overlay: Overlay::open(dir, size)?,
-            base: DiskReader::new(store.clone(), base),
+            base: DiskReader::new(store.clone(), base).with_check(check),
         })
     }
 

@@ -6,6 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use stencil_chunks::ReadCheck;
 use stencil_domain::Disk;
 
 use super::{DiskDevice, DiskState};
@@ -16,17 +17,32 @@ use crate::stores::RegionStores;
 pub struct DiskRegistry {
     root: PathBuf,
     stores: RegionStores,
+    check: ReadCheck,
     open: Arc<Mutex<HashMap<String, Arc<DiskDevice>>>>,
 }
 
 impl DiskRegistry {
-    /// Disks whose overlays live under `root` (`<data-dir>/disks`).
+    /// Disks whose overlays live under `root` (`<data-dir>/disks`), reading chunks with full
+    /// digest checks.
     pub fn new(root: PathBuf, stores: RegionStores) -> Self {
         DiskRegistry {
             root,
             stores,
+            check: ReadCheck::Digest,
             open: Arc::default(),
         }
+    }
+
+    /// The same registry with disk reads recomputing each chunk's digest (`true`) or relying on
+    /// the CRC-32 of its stored bytes and, when encrypted, its AES-GCM tag (`false`):
+    /// `[server] verify_disk_reads`.
+    pub fn verify_reads(mut self, digests: bool) -> Self {
+        self.check = if digests {
+            ReadCheck::Digest
+        } else {
+            ReadCheck::Stored
+        };
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<DiskDevice>>> {
@@ -50,7 +66,7 @@ impl DiskRegistry {
             .root
             .join(disk.id.as_str())
             .join(format!("g{}", disk.generation));
-        DiskState::open(store, Arc::new(index), &dir, disk.generation)
+        DiskState::open(store, Arc::new(index), self.check, &dir, disk.generation)
     }
 
     /// The device of `disk`, opened if needed; if the record names a newer generation (a
