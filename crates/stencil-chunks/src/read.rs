@@ -72,7 +72,8 @@ impl DiskReader {
         &self.store
     }
 
-    /// One chunk decoded, through the cache. `len` is its length in the index.
+    /// One chunk decoded, through the cache, in the first `len` bytes (its length in the
+    /// index) of the buffer returned.
     fn chunk(&self, digest: &Digest, len: usize) -> Result<Arc<Vec<u8>>> {
         let (slot, evicted) = {
             let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -118,6 +119,8 @@ impl DiskReader {
         }
     }
 
+    /// One chunk decoded into a buffer that holds it in its first `len` bytes (a reused buffer
+    /// keeps its longer length, so that reusing it never zeroes what the read overwrites).
     fn read_chunk(&self, digest: &Digest, len: usize) -> Result<Vec<u8>> {
         let mut data = self
             .spare
@@ -125,9 +128,11 @@ impl DiskReader {
             .unwrap_or_else(|p| p.into_inner())
             .pop()
             .unwrap_or_default();
-        // Every byte is overwritten by the read (or the buffer is dropped on its error).
-        crate::set_len_to_overwrite(&mut data, len);
-        self.store.read_chunk_into(digest, self.check, &mut data)?;
+        if data.len() < len {
+            data.resize(len, 0);
+        }
+        self.store
+            .read_chunk_into(digest, self.check, &mut data[..len])?;
         Ok(data)
     }
 

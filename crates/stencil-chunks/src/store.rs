@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::backend::{ChunkBackend, Namespace, PutOutcome};
+use crate::backend::{BlobRead, ChunkBackend, Namespace, PutOutcome};
 use crate::blob::{self, BlobCodec, ReadCheck};
 use crate::delta::import_delta;
 use crate::digest::{ChunkHasher, Digest};
@@ -21,7 +21,7 @@ pub const SESSION_RECORD_V1: &str = "stencil-chunks session v1";
 pub struct StoreConfig {
     /// How guest bytes are cut (FastCDC by default, fixed 4 MiB as an option).
     pub chunker: ChunkerParams,
-    /// zstd level 1 per chunk (kept raw when it saves less than 3 %).
+    /// zstd (level 3, uncompressed literals) per chunk, kept raw when it saves less than 3 %.
     pub compress: bool,
     /// Master key: enables keyed digests and AES-256-GCM.
     pub key: Option<[u8; 32]>,
@@ -152,13 +152,16 @@ impl ChunkStore {
         }
         BLOB.with(|cell| {
             let mut blob = cell.borrow_mut();
-            if self.backend.get_blob_direct(digest, &mut blob, out)? {
-                let head = &blob[..blob::BLOB_HEADER_LEN];
-                self.codec
-                    .check_plain_read(digest, &self.hasher, check, head, out)
-            } else {
-                self.codec
-                    .decode_into(digest, &self.hasher, check, &mut blob, out)
+            match self.backend.get_blob_direct(digest, &mut blob, out)? {
+                BlobRead::Direct => {
+                    let head = &blob[..blob::BLOB_HEADER_LEN];
+                    self.codec
+                        .check_plain_read(digest, &self.hasher, check, head, out)
+                }
+                BlobRead::InBuffer(len) => {
+                    self.codec
+                        .decode_into(digest, &self.hasher, check, &mut blob[..len], out)
+                }
             }
         })
     }

@@ -10,6 +10,9 @@ use std::sync::Mutex;
 const POOL_BUFFERS: usize = 16;
 /// Larger buffers are not kept.
 const POOL_BUFFER_MAX: usize = 4 << 20;
+/// Smaller ones are not kept either: every reply comes back here, and a READ that took a
+/// small one would grow it, zeroing what it is about to overwrite.
+const POOL_BUFFER_MIN: usize = 64 << 10;
 
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
@@ -30,7 +33,7 @@ pub(crate) fn take(len: usize) -> Vec<u8> {
 
 /// Returns a buffer once its bytes are sent.
 pub(crate) fn give(buf: Vec<u8>) {
-    if buf.capacity() > POOL_BUFFER_MAX {
+    if !(POOL_BUFFER_MIN..=POOL_BUFFER_MAX).contains(&buf.capacity()) {
         return;
     }
     let mut pool = POOL.lock().unwrap_or_else(|p| p.into_inner());
@@ -45,17 +48,18 @@ mod tests {
 
     #[test]
     fn a_taken_buffer_has_the_asked_length_whatever_came_back() {
-        give(vec![7u8; 100]);
+        give(vec![7u8; 100 << 10]);
         assert_eq!(take(10).len(), 10);
         give(vec![7u8; 10]);
         let b = take(1000);
         assert_eq!(b.len(), 1000);
         give(vec![0u8; (4 << 20) + 1]);
+        give(vec![0u8; 100]);
         assert!(
             POOL.lock()
                 .unwrap()
                 .iter()
-                .all(|b| b.capacity() <= POOL_BUFFER_MAX)
+                .all(|b| { (POOL_BUFFER_MIN..=POOL_BUFFER_MAX).contains(&b.capacity()) })
         );
     }
 }

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use super::{BlobInfo, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of};
+use super::{BlobInfo, BlobRead, ChunkBackend, Namespace, PutOutcome, check_name, prefix_of};
 use crate::blob::{BLOB_HEADER_LEN, plain_body_len};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -235,7 +235,7 @@ impl ChunkBackend for LocalBackend {
         digest: &Digest,
         buf: &mut Vec<u8>,
         direct: &mut [u8],
-    ) -> Result<bool> {
+    ) -> Result<BlobRead> {
         let path = self.blob_path(digest);
         let fail = |e| read_failed(digest, &path, e);
         let file = File::open(&path).map_err(fail)?;
@@ -249,13 +249,16 @@ impl ChunkBackend for LocalBackend {
         let body = size - head_len as u64;
         if plain_body_len(&buf[..head_len]) == Some(direct.len()) && body == direct.len() as u64 {
             file.read_exact_at(direct, head_len as u64).map_err(fail)?;
-            return Ok(true);
+            return Ok(BlobRead::Direct);
         }
         // Compressed, encrypted or not a blob at all: the whole of it, for the codec to judge.
-        crate::set_len_to_overwrite(buf, size as usize);
-        file.read_exact_at(&mut buf[head_len..], head_len as u64)
+        let size = size as usize;
+        if buf.len() < size {
+            buf.resize(size, 0);
+        }
+        file.read_exact_at(&mut buf[head_len..size], head_len as u64)
             .map_err(fail)?;
-        Ok(false)
+        Ok(BlobRead::InBuffer(size))
     }
 
     fn touch_blob(&self, digest: &Digest) -> Result<bool> {

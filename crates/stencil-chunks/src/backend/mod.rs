@@ -50,6 +50,15 @@ pub struct BlobInfo {
     pub modified: SystemTime,
 }
 
+/// Where [`ChunkBackend::get_blob_direct`] put a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobRead {
+    /// The header at the start of the buffer, the body in the caller's output.
+    Direct,
+    /// The whole blob in the first this many bytes of the buffer.
+    InBuffer(usize),
+}
+
 /// What `put_blob` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -77,21 +86,22 @@ pub trait ChunkBackend: Send + Sync + Debug {
         *buf = self.get_blob(digest)?;
         Ok(())
     }
-    /// Reads a blob as stored, in one of two ways: when it holds plain bytes (see
+    /// Reads a blob as stored into buffers that keep their length from one call to the next
+    /// (reusing them zeroes nothing): when it holds plain bytes (see
     /// [`crate::blob::plain_body_len`]) exactly `direct.len()` long, its header goes into the
-    /// first [`crate::blob::BLOB_HEADER_LEN`] bytes of `buf` (any bytes after them are left as
-    /// they were) and its body straight into `direct`, and the answer is `true` (a local file is
-    /// read without a copy through `buf`); otherwise the whole blob goes into `buf`, as with
-    /// [`ChunkBackend::get_blob_into`], and the answer is `false`.
+    /// first [`crate::blob::BLOB_HEADER_LEN`] bytes of `buf` and its body straight into
+    /// `direct` ([`BlobRead::Direct`]: a local file is read without a copy through `buf`);
+    /// otherwise the whole blob goes into the start of `buf` ([`BlobRead::InBuffer`]). `buf`
+    /// is only ever lengthened.
     fn get_blob_direct(
         &self,
         digest: &Digest,
         buf: &mut Vec<u8>,
         direct: &mut [u8],
-    ) -> Result<bool> {
+    ) -> Result<BlobRead> {
         let _ = direct;
         self.get_blob_into(digest, buf)?;
-        Ok(false)
+        Ok(BlobRead::InBuffer(buf.len()))
     }
     /// Refreshes the modified time of a blob; `false` if it does not exist.
     fn touch_blob(&self, digest: &Digest) -> Result<bool>;
