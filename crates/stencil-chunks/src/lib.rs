@@ -12,7 +12,7 @@
 //!
 //! | object | what it holds | format | written |
 //! |---|---|---|---|
-//! | blob | one chunk, named by its [`Digest`] (BLAKE3-256 of the plaintext; keyed BLAKE3 in encrypted stores) | [`blob`]: magic, version, flags, CRC-32 of the stored bytes, zstd level 3 with uncompressed literals (raw when it saves < 3 %), optional AES-256-GCM (digest as AAD) | once, insert-if-absent: temp file, fsync, link (never overwrites), dir fsync before any index names it |
+//! | blob | one chunk, named by its [`Digest`] (BLAKE3-256 of the plaintext; keyed BLAKE3 in encrypted stores) | [`blob`]: magic, version, flags, CRC-32 of the stored bytes, zstd level 2 with uncompressed literals (raw when it saves < 3 %), optional AES-256-GCM (digest as AAD) | once, insert-if-absent: temp file, fsync, link (never overwrites), dir fsync before any index names it |
 //! | index | one disk version: virtual size, chunker, entries `(end offset, digest or ZERO)`, 64 KiB allocation bitmap, content digest | [`index`]: versioned header + 40-byte entries + bitmap | once, after all its chunks are durable ([`store::WriteSession::commit`]) |
 //! | session | an open writer's start time | text record, versioned | at [`ChunkStore::begin_session`], removed at finish/drop |
 //!

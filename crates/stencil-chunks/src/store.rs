@@ -21,7 +21,7 @@ pub const SESSION_RECORD_V1: &str = "stencil-chunks session v1";
 pub struct StoreConfig {
     /// How guest bytes are cut (FastCDC by default, fixed 4 MiB as an option).
     pub chunker: ChunkerParams,
-    /// zstd (level 3, uncompressed literals) per chunk, kept raw when it saves less than 3 %.
+    /// zstd (level 2, uncompressed literals) per chunk, kept raw when it saves less than 3 %.
     pub compress: bool,
     /// Master key: enables keyed digests and AES-256-GCM.
     pub key: Option<[u8; 32]>,
