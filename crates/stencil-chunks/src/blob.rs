@@ -248,9 +248,7 @@ impl BlobCodec {
         if plain.len() != header.plain_len as usize {
             return Err(corrupt(digest, "plaintext length mismatch"));
         }
-        if hasher.digest(&plain) != *digest {
-            return Err(corrupt(digest, "digest mismatch"));
-        }
+        check_digest(digest, hasher, ReadCheck::Digest, &plain)?;
         Ok(plain)
     }
 
